@@ -19,6 +19,7 @@ mod time;
 mod value;
 
 pub use event::Event;
+pub use json::RAW_KEY;
 pub use taxonomy::{Field, FieldSpec, Kind};
 pub use time::format_time;
 pub use value::Value;

@@ -81,6 +81,11 @@ pub fn lookup(name: &str) -> Option<&'static FieldSpec> {
     FIELDS.iter().find(|spec| spec.name == name)
 }
 
+/// The field named `name`, if the taxonomy declares it.
+pub fn field(name: &str) -> Option<Field> {
+    lookup(name).map(|spec| Field(spec.name))
+}
+
 macro_rules! taxonomy {
     ($( #[doc = $doc:literal] $konst:ident = $name:literal : $kind:ident; )*) => {
         $( #[doc = $doc] pub const $konst: Field = Field($name); )*

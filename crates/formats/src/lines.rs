@@ -1,0 +1,175 @@
+//! Driving a line-oriented format: cut lines, screen out what is not text, stamp the
+//! common fields, and route parse failures to rejects.
+
+use std::io::{self, BufRead};
+
+use dozor_collect::{Line, LineReader};
+use dozor_event::{Event, taxonomy};
+
+use crate::format::{ParseError, ReadContext, Reject, Sink};
+
+/// Reads `input` line by line and hands each text line to `parse`.
+///
+/// Blank lines are skipped. A line that is too long, is not UTF-8 or holds control
+/// characters (binary data) is rejected before `parse` sees it. Every event gets
+/// `body`, `recv_time` and `format`.
+pub(crate) fn read_lines(
+    format: &'static str,
+    input: &mut dyn BufRead,
+    ctx: &ReadContext,
+    sink: &mut dyn Sink,
+    mut parse: impl FnMut(&str, &mut Event) -> Result<(), ParseError>,
+) -> io::Result<()> {
+    let mut reader = LineReader::new(input, ctx.max_record);
+    while let Some(line) = reader.next_line()? {
+        let (number, bytes) = match line {
+            Line::Record { number, bytes } => (number, bytes),
+            Line::TooLong { number, len, head } => {
+                let mut reject = Reject::new(
+                    format,
+                    ctx,
+                    number,
+                    format!(
+                        "record of {len} bytes exceeds the limit of {} bytes",
+                        ctx.max_record
+                    ),
+                    head,
+                );
+                reject.len = len;
+                sink.reject(reject);
+                continue;
+            }
+        };
+        match text_of(bytes) {
+            Ok(text) if text.trim().is_empty() => {}
+            Ok(text) => {
+                let mut event = Event::new();
+                match parse(text, &mut event) {
+                    Ok(()) => {
+                        stamp(&mut event, format, text, ctx);
+                        sink.event(event);
+                    }
+                    Err(e) => sink.reject(Reject::new(format, ctx, number, e.0, bytes)),
+                }
+            }
+            Err(reason) => sink.reject(Reject::new(format, ctx, number, reason, bytes)),
+        }
+    }
+    Ok(())
+}
+
+/// Sets the fields every event carries: `body`, `recv_time`, `format`.
+pub(crate) fn stamp(event: &mut Event, format: &'static str, body: &str, ctx: &ReadContext) {
+    event.set(taxonomy::BODY, body);
+    event.set(taxonomy::RECV_TIME, ctx.received);
+    event.set(taxonomy::FORMAT, format);
+}
+
+/// The line as text, or why it is not text.
+pub(crate) fn text_of(bytes: &[u8]) -> Result<&str, String> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+    if let Some(at) = bytes.iter().position(|&b| b < 0x20 && b != b'\t') {
+        return Err(format!(
+            "binary data: control byte 0x{:02x} at byte {at}",
+            bytes[at]
+        ));
+    }
+    Ok(text)
+}
+
+/// The first non-blank lines of `head`, as text, skipping a partial last line.
+pub(crate) fn head_lines(head: &[u8], max: usize) -> Vec<&str> {
+    let complete = match memchr::memrchr(b'\n', head) {
+        Some(at) if at + 1 < head.len() => &head[..at],
+        _ => head,
+    };
+    complete
+        .split(|&b| b == b'\n')
+        .filter_map(|l| std::str::from_utf8(l).ok())
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .take(max)
+        .collect()
+}
+
+/// Detection score of a line format: the share (0..=100) of the first lines of `head`
+/// that `accepts` says yes to.
+pub(crate) fn line_score(head: &[u8], accepts: impl Fn(&str) -> bool) -> u8 {
+    let lines = head_lines(head, 20);
+    if lines.is_empty() {
+        return 0;
+    }
+    let yes = lines.iter().filter(|l| accepts(l)).count();
+    u8::try_from(yes * 100 / lines.len()).unwrap_or(100)
+}
+
+/// Like [`read_lines`], for formats whose records may continue over several lines
+/// (a Java stack trace under a log line): a line for which `starts_record` is false is
+/// appended to the record before it. Lines before the first record start are
+/// rejected.
+pub(crate) fn read_multiline(
+    format: &'static str,
+    input: &mut dyn BufRead,
+    ctx: &ReadContext,
+    sink: &mut dyn Sink,
+    starts_record: impl Fn(&str) -> bool,
+    mut parse: impl FnMut(&str, &mut Event) -> Result<(), ParseError>,
+) -> io::Result<()> {
+    let mut reader = LineReader::new(input, ctx.max_record);
+    let mut record = String::new();
+    let mut record_line = 0;
+    let mut flush = |record: &mut String, number: u64, sink: &mut dyn Sink| {
+        if record.is_empty() {
+            return;
+        }
+        let mut event = Event::new();
+        match parse(record, &mut event) {
+            Ok(()) => {
+                stamp(&mut event, format, record, ctx);
+                sink.event(event);
+            }
+            Err(e) => sink.reject(Reject::new(format, ctx, number, e.0, record.as_bytes())),
+        }
+        record.clear();
+    };
+    while let Some(line) = reader.next_line()? {
+        let (number, bytes) = match line {
+            Line::Record { number, bytes } => (number, bytes),
+            Line::TooLong { number, len, head } => {
+                let mut reject = Reject::new(format, ctx, number, "line exceeds the record limit", head);
+                reject.len = len;
+                sink.reject(reject);
+                continue;
+            }
+        };
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let reason = format!("invalid UTF-8 at byte {}", e.valid_up_to());
+                sink.reject(Reject::new(format, ctx, number, reason, bytes));
+                continue;
+            }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        if starts_record(text) {
+            flush(&mut record, record_line, sink);
+            if let Err(reason) = text_of(bytes) {
+                sink.reject(Reject::new(format, ctx, number, reason, bytes));
+                continue;
+            }
+            record.push_str(text);
+            record_line = number;
+        } else if record.is_empty() {
+            let reason = "continuation line without a record before it";
+            sink.reject(Reject::new(format, ctx, number, reason, bytes));
+        } else if record.len() + text.len() < ctx.max_record {
+            record.push('\n');
+            record.push_str(text);
+        }
+    }
+    flush(&mut record, record_line, sink);
+    Ok(())
+}

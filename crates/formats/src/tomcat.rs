@@ -1,0 +1,174 @@
+//! Access logs in the NCSA common and combined layouts, as Tomcat's `AccessLogValve`
+//! writes them for TeamCity (`localhost_access_log.*.txt`) and as most web servers and
+//! proxies do. Extra fields after the combined ones are kept under `raw.extra`.
+
+use std::io::{self, BufRead};
+use std::net::IpAddr;
+
+use dozor_event::{Event, taxonomy as t};
+use jiff::civil::Date;
+
+use crate::format::{Format, ParseError, ReadContext, Sink};
+use crate::lines::{line_score, read_lines};
+use crate::text::{clock, digits, month_number, utc};
+
+/// Common/combined access logs.
+pub(crate) struct AccessLog;
+
+impl Format for AccessLog {
+    fn name(&self) -> &'static str {
+        "access-log"
+    }
+
+    fn description(&self) -> &'static str {
+        "HTTP access logs, NCSA common/combined (Tomcat AccessLogValve as TeamCity writes it)"
+    }
+
+    fn detect(&self, head: &[u8]) -> u8 {
+        line_score(head, |line| parse(line, &mut Event::new()).is_ok())
+    }
+
+    fn read(
+        &self,
+        input: &mut dyn BufRead,
+        ctx: &ReadContext,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        read_lines(self.name(), input, ctx, sink, parse)
+    }
+}
+
+/// `host ident user [dd/Mon/yyyy:hh:mm:ss +zzzz] "METHOD target HTTP/x" status bytes ["referer" "agent"] [extra]`
+fn parse(line: &str, event: &mut Event) -> Result<(), ParseError> {
+    let (host, rest) = line.split_once(' ').ok_or("truncated access log line")?;
+    let (_ident, rest) = rest.split_once(' ').ok_or("truncated access log line")?;
+    let (user, rest) = rest.split_once(" [").ok_or("no [time]")?;
+    let (time, rest) = rest.split_once("] \"").ok_or("no request")?;
+    let (request, rest) = split_quoted(rest).ok_or("unterminated request")?;
+    let mut rest = rest.trim_start().splitn(3, ' ');
+    let status: i64 = rest
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or("bad status code")?;
+    let bytes = rest.next().ok_or("no response size")?;
+    let tail = rest.next().unwrap_or("");
+
+    event.set(t::TIME, clf_time(time).ok_or("bad time")?);
+    match host.parse::<IpAddr>() {
+        Ok(ip) => event.set(t::SRC_IP, ip),
+        Err(_) => event.set(t::SRC_HOST, host),
+    }
+    if user != "-" {
+        event.set(t::SUBJECT_ACCOUNT_NAME, user);
+    }
+    let mut parts = request.splitn(3, ' ');
+    let method = parts.next().unwrap_or_default();
+    match (parts.next(), parts.next()) {
+        (Some(target), version) => {
+            event.set(t::OBJECT_TYPE, method);
+            event.set(t::HTTP_METHOD, method);
+            event.set(t::OBJECT_QUERY, target);
+            event.set(t::HTTP_URL, target);
+            if let Some(version) = version {
+                event.set(t::HTTP_VERSION, version);
+            }
+        }
+        // A request line that is not "METHOD target" (a scanner's garbage) is kept as is.
+        _ => event.set_raw("request", request),
+    }
+    event.set(t::HTTP_STATUS, status);
+    if let Ok(n) = bytes.parse::<i64>() {
+        event.set(t::HTTP_BYTES, n);
+    }
+    event.set(t::ACTION, "execute");
+    event.set(t::OBJECT, "request");
+    event.set(t::STATUS, if status < 400 { "success" } else { "failure" });
+    event.set(t::MSGID, "access");
+    event.set(t::IMPORTANCE, "info");
+    let mut tail = tail.trim_start();
+    for field in [t::HTTP_REFERRER, t::HTTP_USER_AGENT] {
+        let Some(quoted) = tail.strip_prefix('"') else {
+            break;
+        };
+        let (value, after) = split_quoted(quoted).ok_or("unterminated quoted field")?;
+        if value != "-" {
+            event.set(field, value);
+        }
+        tail = after.trim_start();
+    }
+    if !tail.is_empty() {
+        event.set_raw("extra", tail);
+    }
+    Ok(())
+}
+
+/// The text up to the closing `"` (honouring `\"`), and what follows it.
+fn split_quoted(s: &str) -> Option<(&str, &str)> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some((&s[..i], &s[i + 1..])),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `27/Sep/2023:20:12:20 +0000`
+fn clf_time(s: &str) -> Option<dozor_event::Timestamp> {
+    let b = s.as_bytes();
+    let day = digits(b, 2)?;
+    let month = month_number(b.get(3..6)?)?;
+    let year = digits(b.get(7..)?, 4)?;
+    if b.get(2) != Some(&b'/') || b.get(6) != Some(&b'/') || b.get(11) != Some(&b':') {
+        return None;
+    }
+    let (time, n) = clock(&b[12..])?;
+    let date = Date::new(i16::try_from(year).ok()?, month, i8::try_from(day).ok()?).ok()?;
+    let local = utc(date, time)?;
+    let zone = s.get(12 + n..)?.trim();
+    let sign = match zone.as_bytes().first() {
+        Some(b'+') => 1,
+        Some(b'-') => -1,
+        _ => return Some(local),
+    };
+    let hh = digits(&zone.as_bytes()[1..], 2)?;
+    let mm = digits(&zone.as_bytes()[3..], 2)?;
+    let offset = jiff::SignedDuration::from_secs(i64::from(sign * (hh * 3600 + mm * 60)));
+    local.checked_sub(offset).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dozor_event::Value;
+
+    #[test]
+    fn combined_line() -> Result<(), ParseError> {
+        let mut ev = Event::new();
+        parse(
+            r#"10.0.0.9 - admin [04/Mar/2024:10:15:02 +0300] "POST /app/rest/debug/processes?exePath=cmd.exe&params=%2Fc%20whoami HTTP/1.1" 200 57 "-" "python-requests/2.31.0" 12"#,
+            &mut ev,
+        )?;
+        assert_eq!(ev.time().map(|t| t.to_string()).as_deref(), Some("2024-03-04T07:15:02Z"));
+        assert_eq!(ev.get_str(t::HTTP_USER_AGENT), Some("python-requests/2.31.0"));
+        assert_eq!(ev.get(t::HTTP_STATUS), Some(&Value::Int(200)));
+        assert_eq!(ev.get_str(t::SUBJECT_ACCOUNT_NAME), Some("admin"));
+        assert_eq!(ev.raw("extra"), Some(&Value::from("12")));
+        assert!(ev.check_kinds().is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn bad_lines() {
+        for line in [
+            "10.0.0.9 - - [04/Mar/2024:10:15:02 +0000] \"GET / HTTP/1.1\"",
+            "10.0.0.9 - - [04/Xxx/2024:10:15:02 +0000] \"GET / HTTP/1.1\" 200 1",
+            "10.0.0.9 - - [04/Mar/2024:10:15:02 +0000] \"GET / HTTP/1.1",
+        ] {
+            assert!(parse(line, &mut Event::new()).is_err(), "{line} accepted");
+        }
+    }
+}

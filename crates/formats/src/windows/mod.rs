@@ -1,0 +1,115 @@
+//! Windows event logs and Sysmon, whatever the container: EVTX files, event XML,
+//! Winlogbeat / Elastic Agent JSON, flat JSON (NXLog, OTRF data sets), and the JSON
+//! rendering of the XML (`Event.System`, `Event.EventData.Data[{Name,text}]`).
+//!
+//! Each container is turned into one [`WinRecord`] (the System fields and the
+//! EventData fields, as text under their own names), and [`normalize`] maps that to
+//! the taxonomy, so the mapping exists once. Every System and EventData field is also
+//! kept under its original name (`EventID`, `Channel`, `Provider_Name`, `Image`,
+//! `QueryName`, ...) for rules written against the raw event.
+
+mod evtx;
+mod json_shapes;
+mod sysmon;
+mod xml;
+
+use dozor_event::{Event, taxonomy as t};
+
+use crate::text::{iso_datetime, set_host};
+
+pub(crate) use evtx::Evtx;
+pub(crate) use json_shapes::record_from_json;
+pub(crate) use xml::WindowsXml;
+
+/// One Windows event, container-independent.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct WinRecord {
+    /// System fields under Sigma's names: `EventID`, `Channel`, `Computer`,
+    /// `Provider_Name`, `TimeCreated`, `EventRecordID`, ...
+    pub system: Vec<(String, String)>,
+    /// EventData (or flattened UserData) fields in document order.
+    pub data: Vec<(String, String)>,
+}
+
+impl WinRecord {
+    /// A System field.
+    pub fn sys(&self, name: &str) -> Option<&str> {
+        find(&self.system, name)
+    }
+
+    /// An EventData field; empty values count as absent.
+    pub fn data(&self, name: &str) -> Option<&str> {
+        find(&self.data, name).filter(|v| !v.is_empty())
+    }
+
+    /// Sets a System field.
+    pub fn set_sys(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        if !value.is_empty() {
+            self.system.push((name.to_owned(), value));
+        }
+    }
+}
+
+fn find<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Maps a Windows event to the taxonomy, keeping every field under its own name.
+pub(crate) fn normalize(record: &WinRecord, event: &mut Event) {
+    for (name, value) in record.system.iter().chain(&record.data) {
+        event.set_raw(name.as_str(), value.as_str());
+    }
+    let provider = record.sys("Provider_Name").unwrap_or_default();
+    let sysmon = provider.eq_ignore_ascii_case("Microsoft-Windows-Sysmon");
+    event.set(t::EVENT_SRC_VENDOR, "microsoft");
+    event.set(t::EVENT_SRC_TITLE, title_of(provider));
+    event.set(
+        t::EVENT_SRC_CATEGORY,
+        if sysmon { "Other" } else { "Operating system" },
+    );
+    if let Some(channel) = record.sys("Channel") {
+        event.set(t::EVENT_SRC_SUBSYS, channel);
+    }
+    if let Some(computer) = record.sys("Computer") {
+        event.set(t::EVENT_SRC_HOST, computer);
+        set_host(
+            event,
+            computer,
+            t::EVENT_SRC_HOSTNAME,
+            t::EVENT_SRC_FQDN,
+            Some(t::EVENT_SRC_IP),
+        );
+    }
+    if let Some(id) = record.sys("EventID") {
+        event.set(t::MSGID, id);
+    }
+    event.set(t::IMPORTANCE, "info");
+    if let Some(time) = record.sys("TimeCreated").and_then(parse_time) {
+        event.set(t::TIME, time);
+    }
+    if sysmon {
+        sysmon::normalize(record, event);
+    }
+}
+
+/// `event_src.title` of a provider: `sysmon`, `windows` (Security and other OS
+/// providers), `powershell`.
+fn title_of(provider: &str) -> &'static str {
+    let lower = provider.to_ascii_lowercase();
+    if lower == "microsoft-windows-sysmon" {
+        "sysmon"
+    } else if lower.contains("powershell") {
+        "powershell"
+    } else {
+        "windows"
+    }
+}
+
+/// Windows time stamps: `2020-02-10T15:58:31.668472500Z`, `2020-02-10 15:57:22.791`.
+pub(crate) fn parse_time(text: &str) -> Option<dozor_event::Timestamp> {
+    iso_datetime(text.trim().as_bytes()).map(|(t, _)| t)
+}

@@ -1,0 +1,295 @@
+//! Sysmon events in the taxonomy: EventID 1 (process creation), 3 (network
+//! connection) and 22 (DNS query) fully, as the reference product's normalization
+//! tests define them; every other Sysmon event gets the generic fields, its rule name
+//! and its own time.
+
+use std::net::IpAddr;
+
+use dozor_event::{Event, Field, Value, taxonomy as t};
+
+use super::{WinRecord, parse_time};
+use crate::text::{WinPath, set_host};
+
+pub(super) fn normalize(record: &WinRecord, event: &mut Event) {
+    if let Some(time) = record.data("UtcTime").and_then(parse_time) {
+        event.set(t::TIME, time);
+    }
+    if let Some(rule) = record.data("RuleName") {
+        event.set(t::EVENT_SRC_RULE, rule);
+    }
+    match record.sys("EventID") {
+        Some("1") => process_creation(record, event),
+        Some("3") => network_connection(record, event),
+        Some("22") => dns_query(record, event),
+        _ => {}
+    }
+}
+
+fn process_creation(r: &WinRecord, event: &mut Event) {
+    event.set(t::SUBJECT, "account");
+    event.set(t::ACTION, "start");
+    event.set(t::OBJECT, "process");
+    event.set(t::STATUS, "success");
+    event.set(t::CATEGORY_GENERIC, "Process");
+    event.set(t::CATEGORY_HIGH, "Availability Management");
+    event.set(t::CATEGORY_LOW, "Control");
+    for side in [SUBJECT_ACCOUNT, OBJECT_ACCOUNT] {
+        if let Some(user) = r.data("User") {
+            set_account(event, &side, user);
+        }
+        if let Some(level) = r.data("IntegrityLevel") {
+            event.set(side.privileges, level);
+        }
+        if let Some(session) = r.data("LogonId").and_then(hex_to_decimal) {
+            event.set(side.session_id, session);
+        }
+    }
+    if let Some(image) = r.data("Image") {
+        set_path(event, image, OBJECT_PROCESS);
+    }
+    if let Some(image) = r.data("ParentImage") {
+        set_path(event, image, OBJECT_PARENT);
+    }
+    for (name, field) in [
+        ("CommandLine", t::OBJECT_PROCESS_CMDLINE),
+        ("ParentCommandLine", t::OBJECT_PROCESS_PARENT_CMDLINE),
+        ("CurrentDirectory", t::OBJECT_PROCESS_CWD),
+        ("ProcessId", t::OBJECT_PROCESS_ID),
+        ("ParentProcessId", t::OBJECT_PROCESS_PARENT_ID),
+        ("FileVersion", t::OBJECT_PROCESS_VERSION),
+        ("OriginalFileName", t::OBJECT_PROCESS_ORIGINAL_NAME),
+    ] {
+        if let Some(value) = r.data(name).map(str::trim).filter(|v| !v.is_empty()) {
+            event.set(field, value);
+        }
+    }
+    for (name, field) in [
+        ("ProcessGuid", t::OBJECT_PROCESS_GUID),
+        ("ParentProcessGuid", t::OBJECT_PROCESS_PARENT_GUID),
+    ] {
+        if let Some(guid) = r.data(name) {
+            event.set(field, strip_braces(guid));
+        }
+    }
+    if let Some(hashes) = r.data("Hashes") {
+        set_hashes(event, hashes);
+    }
+    let meta: Vec<String> = ["Description", "Product", "Company"]
+        .into_iter()
+        .filter_map(|name| r.data(name).map(|v| format!("{name}:{v}")))
+        .collect();
+    if !meta.is_empty() {
+        event.set(t::OBJECT_PROCESS_META, meta.join(" | "));
+    }
+}
+
+fn network_connection(r: &WinRecord, event: &mut Event) {
+    event.set(t::SUBJECT, "rule");
+    event.set(t::ACTION, "detect");
+    event.set(t::OBJECT, "connection");
+    event.set(t::STATUS, "success");
+    event.set(t::CATEGORY_GENERIC, "Connection");
+    event.set(t::CATEGORY_HIGH, "Network Interaction Management");
+    event.set(t::CATEGORY_LOW, "State");
+    if let Some(rule) = r.data("RuleName") {
+        event.set(t::SUBJECT_NAME, rule);
+    }
+    let initiated = r.data("Initiated").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    event.set(t::DIRECTION, if initiated { "egress" } else { "ingress" });
+    if let Some(protocol) = r.data("Protocol") {
+        event.set(t::PROTOCOL, protocol.to_ascii_lowercase());
+    }
+    for (prefix, ip, port, hostname, fqdn) in [
+        ("Source", t::SRC_IP, t::SRC_PORT, t::SRC_HOSTNAME, t::SRC_FQDN),
+        ("Destination", t::DST_IP, t::DST_PORT, t::DST_HOSTNAME, t::DST_FQDN),
+    ] {
+        if let Some(addr) = r.data(&format!("{prefix}Ip")).and_then(|a| a.parse::<IpAddr>().ok()) {
+            event.set(ip, addr);
+        }
+        if let Some(n) = r.data(&format!("{prefix}Port")).and_then(|p| p.parse::<u16>().ok()) {
+            event.set(port, n);
+        }
+        if let Some(host) = r.data(&format!("{prefix}Hostname")) {
+            set_host(event, host, hostname, fqdn, None);
+        }
+    }
+    if let Some(image) = r.data("Image") {
+        set_path(event, image, OBJECT_PROCESS);
+    }
+    if let Some(pid) = r.data("ProcessId") {
+        event.set(t::OBJECT_PROCESS_ID, pid);
+    }
+    if let Some(guid) = r.data("ProcessGuid") {
+        event.set(t::OBJECT_PROCESS_GUID, strip_braces(guid));
+    }
+    if let Some(user) = r.data("User") {
+        set_account(event, &OBJECT_ACCOUNT, user);
+    }
+}
+
+fn dns_query(r: &WinRecord, event: &mut Event) {
+    event.set(t::ACTION, "info");
+    event.set(t::OBJECT, "request");
+    event.set(t::OBJECT_TYPE, "DNS");
+    if let Some(name) = r.data("QueryName") {
+        event.set(t::OBJECT_QUERY, name);
+    }
+    match r.data("QueryStatus").unwrap_or("0") {
+        "0" => event.set(t::STATUS, "success"),
+        code => {
+            event.set(t::STATUS, "failure");
+            event.set(t::REASON, dns_status_text(code).unwrap_or(code));
+        }
+    }
+    if let Some(results) = r.data("QueryResults").filter(|v| *v != "-") {
+        let items: Vec<&str> = results
+            .split(';')
+            .map(|item| item.strip_prefix("::ffff:").unwrap_or(item))
+            .collect();
+        let items = match items.split_last() {
+            Some((last, rest)) if last.is_empty() => rest,
+            _ => &items[..],
+        };
+        if !items.is_empty() {
+            event.set(t::OBJECT_PROPERTY, "query results");
+            event.set(t::OBJECT_VALUE, items.join(";"));
+            let answers = items
+                .iter()
+                .map(|item| item.parse::<IpAddr>().map_or_else(|_| Value::from(*item), Value::Ip))
+                .collect::<Vec<_>>();
+            event.set(t::DNS_ANSWERS, answers);
+        }
+    }
+    if let Some(image) = r.data("Image") {
+        set_path(event, image, SUBJECT_PROCESS);
+    }
+    if let Some(pid) = r.data("ProcessId") {
+        event.set(t::SUBJECT_PROCESS_ID, pid);
+    }
+    if let Some(guid) = r.data("ProcessGuid") {
+        event.set(t::SUBJECT_PROCESS_GUID, strip_braces(guid));
+    }
+    if let Some(user) = r.data("User") {
+        set_account(event, &SUBJECT_ACCOUNT, user);
+    }
+}
+
+/// The text of a Windows DNS API status code (winerror.h, `DNS_ERROR_*`/`DNS_INFO_*`),
+/// without its final period, as the reference normalization writes it.
+fn dns_status_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "9001" => "DNS server unable to interpret format",
+        "9002" => "DNS server failure",
+        "9003" => "DNS name does not exist",
+        "9004" => "DNS request not supported by name server",
+        "9005" => "DNS operation refused",
+        "9501" => "No records found for given DNS query",
+        "9502" => "Bad DNS packet",
+        "9503" => "No DNS packet",
+        "9504" => "DNS error, check rcode",
+        "9505" => "Unsecured DNS packet",
+        "9701" => "DNS record does not exist",
+        "1460" => "This operation returned because the timeout period expired",
+        _ => return None,
+    })
+}
+
+/// Which fields a path fills.
+struct PathFields {
+    fullpath: Field,
+    folder: Field,
+    name: Field,
+}
+
+const OBJECT_PROCESS: PathFields = PathFields {
+    fullpath: t::OBJECT_PROCESS_FULLPATH,
+    folder: t::OBJECT_PROCESS_PATH,
+    name: t::OBJECT_PROCESS_NAME,
+};
+const OBJECT_PARENT: PathFields = PathFields {
+    fullpath: t::OBJECT_PROCESS_PARENT_FULLPATH,
+    folder: t::OBJECT_PROCESS_PARENT_PATH,
+    name: t::OBJECT_PROCESS_PARENT_NAME,
+};
+const SUBJECT_PROCESS: PathFields = PathFields {
+    fullpath: t::SUBJECT_PROCESS_FULLPATH,
+    folder: t::SUBJECT_PROCESS_PATH,
+    name: t::SUBJECT_PROCESS_NAME,
+};
+
+fn set_path(event: &mut Event, path: &str, fields: PathFields) {
+    let path = WinPath::new(path);
+    if let Some(folder) = path.folder {
+        event.set(fields.folder, folder);
+    }
+    event.set(fields.name, path.name);
+    event.set(fields.fullpath, path.fullpath);
+}
+
+/// Which fields an account fills.
+struct AccountFields {
+    name: Field,
+    domain: Field,
+    id: Field,
+    privileges: Field,
+    session_id: Field,
+}
+
+const SUBJECT_ACCOUNT: AccountFields = AccountFields {
+    name: t::SUBJECT_ACCOUNT_NAME,
+    domain: t::SUBJECT_ACCOUNT_DOMAIN,
+    id: t::SUBJECT_ACCOUNT_ID,
+    privileges: t::SUBJECT_ACCOUNT_PRIVILEGES,
+    session_id: t::SUBJECT_ACCOUNT_SESSION_ID,
+};
+const OBJECT_ACCOUNT: AccountFields = AccountFields {
+    name: t::OBJECT_ACCOUNT_NAME,
+    domain: t::OBJECT_ACCOUNT_DOMAIN,
+    id: t::OBJECT_ACCOUNT_ID,
+    privileges: t::OBJECT_ACCOUNT_PRIVILEGES,
+    session_id: t::OBJECT_ACCOUNT_SESSION_ID,
+};
+
+/// `DOMAIN\name` fills name and domain (lowercase) and a synthetic id
+/// `synthetic:name@domain`; anything else (a SID) is the id itself.
+fn set_account(event: &mut Event, fields: &AccountFields, user: &str) {
+    if user == "-" {
+        return;
+    }
+    match user.split_once('\\') {
+        Some((domain, name)) => {
+            let (domain, name) = (domain.to_lowercase(), name.to_lowercase());
+            event.set(fields.id, format!("synthetic:{name}@{domain}"));
+            event.set(fields.name, name);
+            event.set(fields.domain, domain);
+        }
+        None => event.set(fields.id, user),
+    }
+}
+
+/// `MD5=...,SHA256=...,IMPHASH=...`
+fn set_hashes(event: &mut Event, hashes: &str) {
+    for pair in hashes.split(',') {
+        let Some((algo, value)) = pair.split_once('=') else {
+            continue;
+        };
+        let field = match algo.trim().to_ascii_uppercase().as_str() {
+            "MD5" => t::OBJECT_PROCESS_HASH_MD5,
+            "SHA1" => t::OBJECT_PROCESS_HASH_SHA1,
+            "SHA256" => t::OBJECT_PROCESS_HASH_SHA256,
+            "IMPHASH" => t::OBJECT_PROCESS_HASH_IMPHASH,
+            _ => continue,
+        };
+        event.set(field, value.trim());
+    }
+}
+
+fn strip_braces(guid: &str) -> &str {
+    guid.trim_start_matches('{').trim_end_matches('}')
+}
+
+/// `0xb6f73bb` → `191853499`.
+fn hex_to_decimal(hex: &str) -> Option<String> {
+    let digits = hex.strip_prefix("0x").or_else(|| hex.strip_prefix("0X"))?;
+    u64::from_str_radix(digits, 16).ok().map(|n| n.to_string())
+}

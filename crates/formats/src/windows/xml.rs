@@ -1,0 +1,190 @@
+//! Windows event XML: one or many `<Event>` elements, bare or inside `<Events>`, one
+//! per line or pretty-printed (as `wevtutil qe /f:xml` and Event Viewer exports write
+//! them). Elements are cut from the stream as they complete, so a large export is
+//! never held whole in memory.
+
+use std::io::{self, BufRead};
+
+use dozor_event::Event;
+use roxmltree::{Document, Node};
+
+use super::{WinRecord, normalize};
+use crate::format::{Format, ReadContext, Reject, Sink};
+use crate::lines::stamp;
+
+/// Windows event XML.
+pub(crate) struct WindowsXml;
+
+const END_TAG: &[u8] = b"</Event>";
+
+impl Format for WindowsXml {
+    fn name(&self) -> &'static str {
+        "windows-xml"
+    }
+
+    fn description(&self) -> &'static str {
+        "Windows event XML: <Event> elements, bare or inside <Events>"
+    }
+
+    fn detect(&self, head: &[u8]) -> u8 {
+        let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+        let text = text.trim_start_matches('\u{feff}').trim_start();
+        if (text.starts_with("<?xml") || text.starts_with("<Event")) && find_start(head).is_some() {
+            95
+        } else {
+            0
+        }
+    }
+
+    fn read(
+        &self,
+        input: &mut dyn BufRead,
+        ctx: &ReadContext,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut number = 0u64;
+        let mut eof = false;
+        loop {
+            let start = find_start(&buf);
+            let end = start.and_then(|s| {
+                memchr::memmem::find(&buf[s..], END_TAG).map(|e| s + e + END_TAG.len())
+            });
+            match (start, end) {
+                (Some(start), Some(end)) => {
+                    number += 1;
+                    self.element(&buf[start..end], number, ctx, sink);
+                    buf.drain(..end);
+                    continue;
+                }
+                (Some(start), None) if buf.len() - start > ctx.max_record => {
+                    number += 1;
+                    let reason = "event element exceeds the record limit";
+                    sink.reject(Reject::new(self.name(), ctx, number, reason, &buf[start..]));
+                    buf.clear();
+                }
+                _ => {}
+            }
+            if eof {
+                break;
+            }
+            let chunk = input.fill_buf()?;
+            if chunk.is_empty() {
+                eof = true;
+                continue;
+            }
+            let n = chunk.len();
+            buf.extend_from_slice(chunk);
+            input.consume(n);
+            if start.is_none() && buf.len() > 16 {
+                // Nothing to keep before an element start except a possible partial "<Event".
+                let keep = buf.len() - 16;
+                buf.drain(..keep.min(buf.len()));
+            }
+        }
+        if let Some(start) = find_start(&buf) {
+            number += 1;
+            let reason = "truncated event element: no </Event>";
+            sink.reject(Reject::new(self.name(), ctx, number, reason, &buf[start..]));
+        }
+        Ok(())
+    }
+}
+
+impl WindowsXml {
+    fn element(&self, bytes: &[u8], number: u64, ctx: &ReadContext, sink: &mut dyn Sink) {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let reason = format!("invalid UTF-8 at byte {}", e.valid_up_to());
+                sink.reject(Reject::new(self.name(), ctx, number, reason, bytes));
+                return;
+            }
+        };
+        match parse_event_xml(text) {
+            Ok(record) => {
+                let mut event = Event::new();
+                normalize(&record, &mut event);
+                stamp(&mut event, self.name(), text, ctx);
+                sink.event(event);
+            }
+            Err(reason) => sink.reject(Reject::new(self.name(), ctx, number, reason, bytes)),
+        }
+    }
+}
+
+/// Where the next `<Event` element (not `<Events>` or `<EventData>`) starts.
+fn find_start(buf: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&buf[from..], b"<Event") {
+        let at = from + at;
+        match buf.get(at + 6) {
+            Some(b' ' | b'>' | b'\n' | b'\r' | b'\t') => return Some(at),
+            Some(_) => from = at + 6,
+            None => return None,
+        }
+    }
+    None
+}
+
+/// Parses one `<Event>` element.
+pub(crate) fn parse_event_xml(text: &str) -> Result<WinRecord, String> {
+    let doc = Document::parse(text).map_err(|e| format!("bad event XML: {e}"))?;
+    let root = doc.root_element();
+    let system = child(root, "System").ok_or("event XML without <System>")?;
+    let mut record = WinRecord::default();
+    let eid = child(system, "EventID")
+        .and_then(|n| n.text())
+        .ok_or("event XML without <EventID>")?;
+    record.set_sys("EventID", eid.trim());
+    for name in [
+        "Channel",
+        "Computer",
+        "EventRecordID",
+        "Level",
+        "Task",
+        "Opcode",
+        "Keywords",
+        "Version",
+    ] {
+        if let Some(text) = child(system, name).and_then(|n| n.text()) {
+            record.set_sys(name, text.trim());
+        }
+    }
+    for (element, attr, as_name) in [
+        ("Provider", "Name", "Provider_Name"),
+        ("Provider", "Guid", "Provider_Guid"),
+        ("TimeCreated", "SystemTime", "TimeCreated"),
+        ("Execution", "ProcessID", "ProcessID"),
+        ("Execution", "ThreadID", "ThreadID"),
+        ("Security", "UserID", "UserID"),
+    ] {
+        if let Some(value) = child(system, element).and_then(|n| n.attribute(attr)) {
+            record.set_sys(as_name, value);
+        }
+    }
+    if let Some(data) = child(root, "EventData") {
+        for item in data.children().filter(Node::is_element) {
+            let name = item.attribute("Name").unwrap_or("Data");
+            if let Some(text) = item.text() {
+                record.data.push((name.to_owned(), text.to_owned()));
+            }
+        }
+    }
+    if let Some(user_data) = child(root, "UserData") {
+        let leaves = user_data
+            .descendants()
+            .filter(|n| n.is_element() && *n != user_data && !n.children().any(|c| c.is_element()));
+        for leaf in leaves {
+            if let Some(text) = leaf.text() {
+                record.data.push((leaf.tag_name().name().to_owned(), text.to_owned()));
+            }
+        }
+    }
+    Ok(record)
+}
+
+fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    node.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
