@@ -71,12 +71,15 @@ struct Pending {
 }
 
 /// The query the previous answer line was linked to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct LastAnswer {
     /// Index into the pending queue, counted from its front.
     at: usize,
     certain: bool,
+    /// Whether the answer was a CNAME, so the next answer continues the chain.
     cname: bool,
+    /// The name the answer line was about.
+    name: String,
 }
 
 /// Parses dnsmasq messages of one stream.
@@ -220,6 +223,7 @@ impl DnsmasqMessages {
             at,
             certain,
             cname: value == "<CNAME>",
+            name: name.to_owned(),
         });
         if let Some((at, true)) = link {
             self.pending[at].answered = true;
@@ -232,8 +236,8 @@ impl DnsmasqMessages {
 
     /// Links an answer without a serial to its query by name and order.
     fn link_by_name(&self, name: &str) -> Option<(usize, bool)> {
-        if let Some(last) = self.last_answer {
-            let same = self.pending[last.at].name.eq_ignore_ascii_case(name);
+        if let Some(last) = &self.last_answer {
+            let same = last.name.eq_ignore_ascii_case(name);
             if last.cname && !same {
                 return Some((last.at, last.certain));
             }

@@ -136,7 +136,7 @@ pub(crate) fn bsd_timestamp(s: &[u8], reference: Timestamp) -> Option<(Timestamp
     let ref_date = reference.to_zoned(TimeZone::UTC).date();
     let day = i8::try_from(day).ok()?;
     let mut year = ref_date.year();
-    let mut ts = utc(Date::new(year, month, day).ok()?, time);
+    let mut ts = Date::new(year, month, day).ok().and_then(|d| utc(d, time));
     // Feb 29 exists only in leap years; try the previous years before giving up.
     while ts.is_none() && year > ref_date.year() - 8 {
         year -= 1;

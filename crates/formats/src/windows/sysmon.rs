@@ -33,9 +33,21 @@ fn process_creation(r: &WinRecord, event: &mut Event) {
     event.set(t::CATEGORY_GENERIC, "Process");
     event.set(t::CATEGORY_HIGH, "Availability Management");
     event.set(t::CATEGORY_LOW, "Control");
-    for side in [SUBJECT_ACCOUNT, OBJECT_ACCOUNT] {
+    // The subject is the parent's account when Sysmon reports it (ParentUser, Sysmon
+    // 13.30 and later); the new process's own account and its logon describe only the
+    // subject when the parent's is unknown.
+    let parent_user = r.data("ParentUser");
+    if let Some(parent) = parent_user {
+        set_account(event, &SUBJECT_ACCOUNT, parent);
+    }
+    let sides: &[AccountFields] = if parent_user.is_some() {
+        &[OBJECT_ACCOUNT]
+    } else {
+        &[SUBJECT_ACCOUNT, OBJECT_ACCOUNT]
+    };
+    for side in sides {
         if let Some(user) = r.data("User") {
-            set_account(event, &side, user);
+            set_account(event, side, user);
         }
         if let Some(level) = r.data("IntegrityLevel") {
             event.set(side.privileges, level);
