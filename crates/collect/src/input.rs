@@ -144,7 +144,8 @@ mod tests {
     }
 
     #[test]
-    fn directories_are_walked_in_order_without_hidden_files() -> Result<(), Box<dyn std::error::Error>> {
+    fn directories_are_walked_in_order_without_hidden_files()
+    -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         std::fs::create_dir(dir.path().join("sub"))?;
         std::fs::write(dir.path().join("sub/b.log"), "b")?;
@@ -153,7 +154,13 @@ mod tests {
         let inputs = expand_inputs(&[dir.path().to_path_buf()])?;
         let names: Vec<_> = inputs
             .iter()
-            .map(|i| i.display_name().rsplit('/').next().unwrap_or_default().to_owned())
+            .map(|i| {
+                i.display_name()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(names, ["a.log", "b.log"]);
         Ok(())

@@ -10,5 +10,5 @@ mod framing;
 mod input;
 
 pub use error::CollectError;
-pub use framing::{Line, LineReader, OctetCounted, DEFAULT_MAX_RECORD};
+pub use framing::{DEFAULT_MAX_RECORD, Line, LineReader, OctetCounted};
 pub use input::{Input, Opened, expand_inputs};

@@ -91,9 +91,11 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let inputs = expand_inputs(&args.paths)?;
     let rejects = match &args.rejects {
-        Some(path) => Some(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
+        Some(path) => {
+            Some(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create {}", path.display())
+            })?))
+        }
         None => None,
     };
     let stdout = io::stdout().lock();
@@ -121,7 +123,10 @@ pub fn run(args: &Args) -> Result<()> {
                 match dozor_formats::detect(head) {
                     Some(format) => format,
                     None => {
-                        eprintln!("dozor: {}: format not recognised (use --format)", opened.name);
+                        eprintln!(
+                            "dozor: {}: format not recognised (use --format)",
+                            opened.name
+                        );
                         unreadable += 1;
                         continue;
                     }
@@ -147,7 +152,11 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
     out.events.flush().or_else(|e| {
-        if e.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) }
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Ok(())
+        } else {
+            Err(e)
+        }
     })?;
     if let Some(rejects) = out.rejects.as_mut() {
         rejects.flush().context("cannot write rejects")?;

@@ -22,9 +22,11 @@ const SUITES: &[&str] = &[
 
 fn skipped(field: &str) -> bool {
     field == "id"
-        || ["datafield", "numfield"]
-            .iter()
-            .any(|p| field.strip_prefix(p).is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        || ["datafield", "numfield"].iter().any(|p| {
+            field
+                .strip_prefix(p)
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
 }
 
 fn same(want: &Value, got: &Value) -> bool {
@@ -69,7 +71,10 @@ fn reference_normalization_tests_pass() {
             )
             .expect("norm file is JSON");
             let (events, _) = common::normalize(&raw, &[]);
-            let name = format!("{suite}/{}", raw.file_name().and_then(|n| n.to_str()).unwrap_or("?"));
+            let name = format!(
+                "{suite}/{}",
+                raw.file_name().and_then(|n| n.to_str()).unwrap_or("?")
+            );
             let mut problems = Vec::new();
             if events.len() != 1 {
                 problems.push(format!("{} events instead of 1", events.len()));

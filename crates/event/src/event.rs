@@ -49,7 +49,10 @@ impl Event {
 
     /// The value of a taxonomy field.
     pub fn get(&self, field: Field) -> Option<&Value> {
-        self.fields.iter().find(|(f, _)| *f == field).map(|(_, v)| v)
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v)
     }
 
     /// The value of a taxonomy field found by its dotted name.

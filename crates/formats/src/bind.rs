@@ -46,7 +46,7 @@ impl Format for Bind {
         ctx: &ReadContext,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
-        let mut messages = BindMessages::default();
+        let mut messages = BindMessages;
         read_lines(self.name(), input, ctx, sink, |line, event| {
             let (time, message) = match strip_time(line) {
                 Some((time, rest)) => (Some(time), rest),
@@ -75,12 +75,7 @@ fn strip_time(line: &str) -> Option<(dozor_event::Timestamp, &str)> {
         if bytes.get(6) != Some(&b'-') || bytes.get(11) != Some(&b' ') {
             return None;
         }
-        let date = Date::new(
-            i16::try_from(year).ok()?,
-            month,
-            i8::try_from(day).ok()?,
-        )
-        .ok()?;
+        let date = Date::new(i16::try_from(year).ok()?, month, i8::try_from(day).ok()?).ok()?;
         let (time, n) = clock(&bytes[12..])?;
         (utc(date, time)?, 12 + n)
     } else {
@@ -91,22 +86,49 @@ fn strip_time(line: &str) -> Option<(dozor_event::Timestamp, &str)> {
 
 /// BIND's logging categories, as `print-category` writes them.
 const CATEGORIES: &[&str] = &[
-    "client", "cname", "config", "database", "default", "delegation-only", "dispatch",
-    "dnssec", "dnstap", "edns-disabled", "general", "lame-servers", "network", "notify",
-    "nsid", "queries", "query-errors", "rate-limit", "resolver", "rpz", "rpz-passthru",
-    "security", "serve-stale", "spill", "sslkeylog", "trust-anchor-telemetry", "unmatched",
-    "update", "update-security", "xfer-in", "xfer-out", "zoneload",
+    "client",
+    "cname",
+    "config",
+    "database",
+    "default",
+    "delegation-only",
+    "dispatch",
+    "dnssec",
+    "dnstap",
+    "edns-disabled",
+    "general",
+    "lame-servers",
+    "network",
+    "notify",
+    "nsid",
+    "queries",
+    "query-errors",
+    "rate-limit",
+    "resolver",
+    "rpz",
+    "rpz-passthru",
+    "security",
+    "serve-stale",
+    "spill",
+    "sslkeylog",
+    "trust-anchor-telemetry",
+    "unmatched",
+    "update",
+    "update-security",
+    "xfer-in",
+    "xfer-out",
+    "zoneload",
 ];
 
 /// Splits an optional `category: ` and `severity: ` prefix off a message.
 fn strip_category(message: &str) -> (Option<&str>, &str) {
     let mut category = None;
     let mut rest = message;
-    if let Some((head, tail)) = rest.split_once(": ") {
-        if CATEGORIES.contains(&head) {
-            category = Some(head);
-            rest = tail;
-        }
+    if let Some((head, tail)) = rest.split_once(": ")
+        && CATEGORIES.contains(&head)
+    {
+        category = Some(head);
+        rest = tail;
     }
     if let Some((head, tail)) = rest.split_once(": ") {
         let is_severity = matches!(
@@ -196,7 +218,10 @@ fn client_message(rest: &str, event: &mut Event) -> Result<(), ParseError> {
 /// `NAME CLASS TYPE FLAGS (SERVER) [ECS net/source/scope]`
 fn query_line(s: &str, event: &mut Event) -> Result<(), ParseError> {
     let mut parts = s.split(' ');
-    let name = parts.next().filter(|n| !n.is_empty()).ok_or("query without a name")?;
+    let name = parts
+        .next()
+        .filter(|n| !n.is_empty())
+        .ok_or("query without a name")?;
     let class = parts.next().ok_or("truncated query: no class")?;
     let qtype = parts.next().ok_or("truncated query: no type")?;
     let flags = parts.next().ok_or("truncated query: no flags")?;
@@ -300,7 +325,9 @@ fn rpz_line(s: &str, event: &mut Event) -> Result<(), ParseError> {
 
 /// `REASON) for NAME/CLASS/TYPE at FILE:LINE`
 fn failed_line(s: &str, event: &mut Event) -> Result<(), ParseError> {
-    let (reason, rest) = s.split_once(") for ").ok_or("truncated query-errors message")?;
+    let (reason, rest) = s
+        .split_once(") for ")
+        .ok_or("truncated query-errors message")?;
     let question = rest.split(' ').next().unwrap_or(rest);
     let mut parts = question.rsplitn(3, '/');
     let (qtype, class, name) = (parts.next(), parts.next(), parts.next());
@@ -395,17 +422,24 @@ mod tests {
 
     #[test]
     fn escaped_names_are_decoded() {
-        assert_eq!(decode_name(r"white\032space.example.com"), "white space.example.com");
+        assert_eq!(
+            decode_name(r"white\032space.example.com"),
+            "white space.example.com"
+        );
         assert_eq!(decode_name(r"a\.b.example"), "a.b.example");
         assert_eq!(decode_name(r"bad\255byte"), r"bad\255byte");
     }
 
     #[test]
     fn rpz_and_failures() -> Result<(), ParseError> {
-        let ev = parse("client @0x7fa46de08098 127.0.0.16#33538 (evil-c2.example.net): rpz QNAME NXDOMAIN rewrite evil-c2.example.net/A/IN via evil-c2.example.net.rpz.local")?;
+        let ev = parse(
+            "client @0x7fa46de08098 127.0.0.16#33538 (evil-c2.example.net): rpz QNAME NXDOMAIN rewrite evil-c2.example.net/A/IN via evil-c2.example.net.rpz.local",
+        )?;
         assert_eq!(ev.get_str(t::DNS_RPZ_POLICY), Some("NXDOMAIN"));
         assert_eq!(ev.get_str(t::MSGID), Some("rpz"));
-        let ev = parse("query-errors: info: client @0x7fa46de08098 127.0.0.1#36624 (version.bind): query failed (zone not loaded) for version.bind/CH/TXT at query.c:5713")?;
+        let ev = parse(
+            "query-errors: info: client @0x7fa46de08098 127.0.0.1#36624 (version.bind): query failed (zone not loaded) for version.bind/CH/TXT at query.c:5713",
+        )?;
         assert_eq!(ev.get_str(t::STATUS), Some("failure"));
         assert_eq!(ev.get_str(t::REASON), Some("zone not loaded"));
         Ok(())

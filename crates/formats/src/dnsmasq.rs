@@ -38,8 +38,7 @@ impl Format for Dnsmasq {
     fn detect(&self, head: &[u8]) -> u8 {
         let now = Timestamp::now();
         line_score(head, |line| {
-            parse_envelope(line, now)
-                .is_ok_and(|e| e.app.is_some_and(|a| a.starts_with("dnsmasq")))
+            parse_envelope(line, now).is_ok_and(|e| e.app.is_some_and(|a| a.starts_with("dnsmasq")))
         })
     }
 
@@ -139,7 +138,9 @@ impl DnsmasqMessages {
         event: &mut Event,
     ) -> Result<(), ParseError> {
         let (qtype, rest) = rest.split_once("] ").ok_or("truncated query")?;
-        let (name, client) = rest.rsplit_once(" from ").ok_or("truncated query: no client")?;
+        let (name, client) = rest
+            .rsplit_once(" from ")
+            .ok_or("truncated query: no client")?;
         let client: IpAddr = client.parse().map_err(|_| "bad client address")?;
         if name.is_empty() {
             return Err("query without a name".into());
@@ -183,7 +184,10 @@ impl DnsmasqMessages {
         }
         let found = match extra {
             Some((serial, _, _)) => self.by_serial(serial),
-            None => self.unanswered(name).filter(|(_, n)| *n == 1).map(|(at, _)| at),
+            None => self
+                .unanswered(name)
+                .filter(|(_, n)| *n == 1)
+                .map(|(at, _)| at),
         };
         if let Some(at) = found {
             self.attach(at, event);
@@ -337,7 +341,14 @@ fn split_extra(message: &str) -> (Option<(u64, IpAddr, u16)>, &str) {
 /// `SOURCE NAME is VALUE`, where SOURCE is a keyword or a hosts-file path.
 fn answer_parts(body: &str) -> Option<(&str, &str, &str)> {
     const SOURCES: &[&str] = &[
-        "reply", "cached", "cached-stale", "config", "validation", "DHCP", "auth", "ipset add",
+        "reply",
+        "cached",
+        "cached-stale",
+        "config",
+        "validation",
+        "DHCP",
+        "auth",
+        "ipset add",
     ];
     let (source, rest) = body.split_once(' ')?;
     if !(SOURCES.contains(&source) || source.starts_with('/')) {
@@ -401,10 +412,16 @@ mod tests {
         assert_eq!(client(&evs[2]).as_deref(), Some("127.0.0.11"));
         assert_eq!(client(&evs[3]).as_deref(), Some("127.0.0.11"));
         assert_eq!(client(&evs[4]).as_deref(), Some("127.0.0.11"));
-        assert_eq!(client(&evs[7]), None, "two queries for one name: not certain");
+        assert_eq!(
+            client(&evs[7]),
+            None,
+            "two queries for one name: not certain"
+        );
         assert_eq!(
             evs[3].get(t::DNS_ANSWERS),
-            Some(&Value::List(vec![Value::Ip("162.159.138.232".parse().expect("ip"))]))
+            Some(&Value::List(vec![Value::Ip(
+                "162.159.138.232".parse().expect("ip")
+            )]))
         );
     }
 
@@ -414,7 +431,10 @@ mod tests {
             "query[A] white space.example.com from 127.0.0.17",
             "reply white space.example.com is NXDOMAIN",
         ]);
-        assert_eq!(evs[0].get_str(t::OBJECT_QUERY), Some("white space.example.com"));
+        assert_eq!(
+            evs[0].get_str(t::OBJECT_QUERY),
+            Some("white space.example.com")
+        );
         assert_eq!(evs[1].get_str(t::STATUS), Some("failure"));
     }
 
@@ -428,7 +448,16 @@ mod tests {
             "exiting on receipt of SIGTERM",
         ]);
         let kinds: Vec<_> = evs.iter().filter_map(|e| e.get_str(t::MSGID)).collect();
-        assert_eq!(kinds, ["startup", "statistics", "cache-dump", "cache-dump", "shutdown"]);
+        assert_eq!(
+            kinds,
+            [
+                "startup",
+                "statistics",
+                "cache-dump",
+                "cache-dump",
+                "shutdown"
+            ]
+        );
     }
 
     #[test]
@@ -438,7 +467,10 @@ mod tests {
             received: Timestamp::UNIX_EPOCH,
             envelope_time: None,
         };
-        for line in ["query[A] example.com fro", "query[A] example.com from 999.1.1.1"] {
+        for line in [
+            "query[A] example.com fro",
+            "query[A] example.com from 999.1.1.1",
+        ] {
             assert!(parser.parse(line, &mut Event::new(), &ctx).is_err());
         }
     }

@@ -18,8 +18,12 @@ pub trait Format: Sync {
 
     /// Reads the whole input, handing every event and every rejected record to `sink`.
     /// An `Err` is an I/O failure of the input itself; bad records are never errors.
-    fn read(&self, input: &mut dyn BufRead, ctx: &ReadContext, sink: &mut dyn Sink)
-    -> io::Result<()>;
+    fn read(
+        &self,
+        input: &mut dyn BufRead,
+        ctx: &ReadContext,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()>;
 }
 
 /// What a format knows about the input it reads.

@@ -47,8 +47,8 @@ impl Format for JsonEvents {
     ) -> io::Result<()> {
         if first_line_is_json(input)? {
             return read_lines(self.name(), input, ctx, sink, |line, event| {
-                let value: Json = serde_json::from_str(line)
-                    .map_err(|e| ParseError(format!("bad JSON: {e}")))?;
+                let value: Json =
+                    serde_json::from_str(line).map_err(|e| ParseError(format!("bad JSON: {e}")))?;
                 from_json(&value, event)
             });
         }
@@ -87,7 +87,13 @@ impl JsonEvents {
                 Some(Err(e)) => {
                     number += 1;
                     let reason = format!("bad JSON document: {e}");
-                    sink.reject(Reject::new(self.name(), ctx, number, reason, &bytes[start..]));
+                    sink.reject(Reject::new(
+                        self.name(),
+                        ctx,
+                        number,
+                        reason,
+                        &bytes[start..],
+                    ));
                     break;
                 }
             }
@@ -95,7 +101,14 @@ impl JsonEvents {
         Ok(())
     }
 
-    fn document(&self, value: &Json, body: &str, number: u64, ctx: &ReadContext, sink: &mut dyn Sink) {
+    fn document(
+        &self,
+        value: &Json,
+        body: &str,
+        number: u64,
+        ctx: &ReadContext,
+        sink: &mut dyn Sink,
+    ) {
         let mut event = Event::new();
         match from_json(value, &mut event) {
             Ok(()) => {
@@ -162,11 +175,11 @@ fn flatten(name: &str, value: &Json, event: &mut Event) {
     let Some(value) = to_value(value) else {
         return;
     };
-    if let Some(field) = t::field(name) {
-        if let Some(typed) = as_kind(&value, field.spec().kind) {
-            event.set(field, typed);
-            return;
-        }
+    if let Some(field) = t::field(name)
+        && let Some(typed) = as_kind(&value, field.spec().kind)
+    {
+        event.set(field, typed);
+        return;
     }
     event.set_raw(name, value);
 }

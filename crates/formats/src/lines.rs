@@ -137,7 +137,8 @@ pub(crate) fn read_multiline(
         let (number, bytes) = match line {
             Line::Record { number, bytes } => (number, bytes),
             Line::TooLong { number, len, head } => {
-                let mut reject = Reject::new(format, ctx, number, "line exceeds the record limit", head);
+                let mut reject =
+                    Reject::new(format, ctx, number, "line exceeds the record limit", head);
                 reject.len = len;
                 sink.reject(reject);
                 continue;

@@ -16,7 +16,7 @@ pub fn parser_for(program: &str) -> Option<Box<dyn MessageParser>> {
             .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
     };
     if is("named") || is("bind") || is("named-pkcs11") {
-        Some(Box::new(BindMessages::default()))
+        Some(Box::new(BindMessages))
     } else if starts("dnsmasq") {
         Some(Box::new(DnsmasqMessages::default()))
     } else if starts("teamcity") {

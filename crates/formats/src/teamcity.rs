@@ -66,7 +66,10 @@ struct LogLine<'a> {
 fn split_line(line: &str) -> Result<LogLine<'_>, ParseError> {
     let rest = line.strip_prefix('[').ok_or("no [timestamp]")?;
     let (time, used) = iso_datetime(rest.as_bytes()).ok_or("bad timestamp")?;
-    let rest = rest[used..].strip_prefix(']').ok_or("bad timestamp")?.trim_start();
+    let rest = rest[used..]
+        .strip_prefix(']')
+        .ok_or("bad timestamp")?
+        .trim_start();
     let (level, rest) = rest.split_once(' ').ok_or("truncated line: no level")?;
     if level.is_empty() || !level.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err("bad log level".into());
@@ -77,7 +80,10 @@ fn split_line(line: &str) -> Result<LogLine<'_>, ParseError> {
             let (thread, after) = r.split_once("] - ").ok_or("unterminated [thread]")?;
             (Some(thread), after)
         }
-        None => (None, rest.strip_prefix("- ").ok_or("no ' - ' after the level")?),
+        None => (
+            None,
+            rest.strip_prefix("- ").ok_or("no ' - ' after the level")?,
+        ),
     };
     let rest = rest.trim_start();
     let (logger, message) = match rest.split_once(" - ") {
@@ -131,12 +137,15 @@ impl MessageParser for TeamCityMessages {
             event.set_raw("logger", logger);
         }
         let msg = line.message;
-        if let Some(rest) = msg.strip_prefix("REST API  request processing finished in ")
+        if let Some(rest) = msg
+            .strip_prefix("REST API  request processing finished in ")
             .or_else(|| msg.strip_prefix("REST API request processing finished in "))
         {
             return rest_finished(rest, event);
         }
-        if let Some(rest) = msg.strip_prefix("Processing request with authorization header protocol: '") {
+        if let Some(rest) =
+            msg.strip_prefix("Processing request with authorization header protocol: '")
+        {
             return auth_request(rest, event);
         }
         if let Some(rest) = msg.strip_prefix("External process is launched by user ") {
@@ -159,8 +168,12 @@ impl MessageParser for TeamCityMessages {
 
 /// `576ms, status code: 200, request: POST '/path?query', from client IP:PORT, META`
 fn rest_finished(rest: &str, event: &mut Event) -> Result<(), ParseError> {
-    let (duration, rest) = rest.split_once("ms, status code: ").ok_or("truncated REST line")?;
-    let (code, rest) = rest.split_once(", request: ").ok_or("truncated REST line")?;
+    let (duration, rest) = rest
+        .split_once("ms, status code: ")
+        .ok_or("truncated REST line")?;
+    let (code, rest) = rest
+        .split_once(", request: ")
+        .ok_or("truncated REST line")?;
     let code: i64 = code.parse().map_err(|_| "bad status code")?;
     if let Ok(ms) = duration.parse::<i64>() {
         event.set(t::DURATION, ms);
@@ -184,10 +197,15 @@ fn auth_request(rest: &str, event: &mut Event) -> Result<(), ParseError> {
 /// `METHOD 'TARGET', from client IP:PORT, META`
 fn request(rest: &str, event: &mut Event) -> Result<(), ParseError> {
     let (method, rest) = rest.split_once(" '").ok_or("truncated request")?;
-    let (target, rest) = rest.split_once("', from client ").ok_or("truncated request")?;
+    let (target, rest) = rest
+        .split_once("', from client ")
+        .ok_or("truncated request")?;
     let (client, meta) = rest.split_once(", ").unwrap_or((rest, ""));
     let (ip, port) = client.rsplit_once(':').ok_or("bad client address")?;
-    let ip: IpAddr = ip.trim_matches(['[', ']']).parse().map_err(|_| "bad client address")?;
+    let ip: IpAddr = ip
+        .trim_matches(['[', ']'])
+        .parse()
+        .map_err(|_| "bad client address")?;
     let port: u16 = port.parse().map_err(|_| "bad client port")?;
     event.set(t::ACTION, "execute");
     event.set(t::OBJECT, "request");
@@ -198,7 +216,10 @@ fn request(rest: &str, event: &mut Event) -> Result<(), ParseError> {
     event.set(t::SRC_IP, ip);
     event.set(t::SRC_PORT, port);
     event.set_nonempty(t::OBJECT_PROCESS_META, meta);
-    if let Some(user) = meta.split(", ").find_map(|p| p.strip_prefix("authenticated as ")) {
+    if let Some(user) = meta
+        .split(", ")
+        .find_map(|p| p.strip_prefix("authenticated as "))
+    {
         set_account(event, ACCOUNT_OBJECT, user);
     }
     Ok(())
@@ -216,7 +237,10 @@ fn external_process(rest: &str, event: &mut Event) -> Result<(), ParseError> {
     event.set(t::MSGID, "external_process_launched");
     event.set(t::OBJECT_PROCESS_CMDLINE, cmdline);
     if let Some(exe) = first_word(cmdline) {
-        event.set(t::OBJECT_PROCESS_NAME, exe.rsplit(['/', '\\']).next().unwrap_or(exe).to_lowercase());
+        event.set(
+            t::OBJECT_PROCESS_NAME,
+            exe.rsplit(['/', '\\']).next().unwrap_or(exe).to_lowercase(),
+        );
     }
     set_account(event, ACCOUNT_SUBJECT, user);
     Ok(())
@@ -240,7 +264,9 @@ fn audit(msg: &str, event: &mut Event) -> Result<(), ParseError> {
         "delete_token_for_user" | "delete_tokens_by_system" => token_deleted(text, event),
         "server_file_change" => {
             let rest = text.strip_prefix("File ").ok_or("truncated file change")?;
-            let (path, user) = rest.split_once(" was modified by ").ok_or("truncated file change")?;
+            let (path, user) = rest
+                .split_once(" was modified by ")
+                .ok_or("truncated file change")?;
             file_change(event, action, path, user);
             Ok(())
         }
@@ -371,7 +397,11 @@ fn set_account(event: &mut Event, fields: AccountFields, text: &str) {
         .and_then(|(_, r)| r.split_once('}'))
         .map(|(id, _)| id)
         .or_else(|| text.strip_prefix("user with id="));
-    if let Some(login) = text.strip_prefix('\'').and_then(|r| r.split_once('\'')).map(|(l, _)| l) {
+    if let Some(login) = text
+        .strip_prefix('\'')
+        .and_then(|r| r.split_once('\''))
+        .map(|(l, _)| l)
+    {
         event.set(fields.name, login);
     }
     if let Some(full) = text
@@ -407,7 +437,9 @@ mod tests {
 
     #[test]
     fn internal_properties_change() -> Result<(), ParseError> {
-        let ev = parse(r#"[2024-03-04 10:15:01,234]   INFO - s.buildServer.ACTIVITIES.AUDIT - server_file_change: File C:\ProgramData\JetBrains\TeamCity\config\internal.properties was modified by "user with id=12""#)?;
+        let ev = parse(
+            r#"[2024-03-04 10:15:01,234]   INFO - s.buildServer.ACTIVITIES.AUDIT - server_file_change: File C:\ProgramData\JetBrains\TeamCity\config\internal.properties was modified by "user with id=12""#,
+        )?;
         assert_eq!(ev.get_str(t::MSGID), Some("server_file_change"));
         assert_eq!(ev.get_str(t::OBJECT_NAME), Some("internal.properties"));
         assert_eq!(ev.get_str(t::SUBJECT_ACCOUNT_ID), Some("12"));
@@ -416,8 +448,13 @@ mod tests {
 
     #[test]
     fn external_process_launch() -> Result<(), ParseError> {
-        let ev = parse(r#"[2023-10-02 10:00:00,000]   INFO -   jetbrains.buildServer.ACTIVITIES - External process is launched by user user with id=11. Command line: cmd.exe "/c whoami""#)?;
-        assert_eq!(ev.get_str(t::OBJECT_PROCESS_CMDLINE), Some(r#"cmd.exe "/c whoami""#));
+        let ev = parse(
+            r#"[2023-10-02 10:00:00,000]   INFO -   jetbrains.buildServer.ACTIVITIES - External process is launched by user user with id=11. Command line: cmd.exe "/c whoami""#,
+        )?;
+        assert_eq!(
+            ev.get_str(t::OBJECT_PROCESS_CMDLINE),
+            Some(r#"cmd.exe "/c whoami""#)
+        );
         assert_eq!(ev.get_str(t::OBJECT_PROCESS_NAME), Some("cmd.exe"));
         assert_eq!(ev.get_str(t::SUBJECT_ACCOUNT_ID), Some("11"));
         Ok(())
@@ -425,10 +462,15 @@ mod tests {
 
     #[test]
     fn rest_request_with_query() -> Result<(), ParseError> {
-        let ev = parse("[2023-09-27 20:12:20,116]  DEBUG [p-nio-80-exec-8] - er.rest.APIController/rest-api - REST API  request processing finished in 5ms, status code: 400, request: POST '/app/rest/debug/processes?exePath=cmd.exe&params=/c', from client 10.0.0.9:4000, no user-agent, authenticated as 'admin' {id=1}")?;
+        let ev = parse(
+            "[2023-09-27 20:12:20,116]  DEBUG [p-nio-80-exec-8] - er.rest.APIController/rest-api - REST API  request processing finished in 5ms, status code: 400, request: POST '/app/rest/debug/processes?exePath=cmd.exe&params=/c', from client 10.0.0.9:4000, no user-agent, authenticated as 'admin' {id=1}",
+        )?;
         assert_eq!(ev.get_str(t::STATUS), Some("failure"));
         assert_eq!(ev.get(t::HTTP_STATUS), Some(&Value::Int(400)));
-        assert_eq!(ev.get_str(t::OBJECT_QUERY), Some("/app/rest/debug/processes?exePath=cmd.exe&params=/c"));
+        assert_eq!(
+            ev.get_str(t::OBJECT_QUERY),
+            Some("/app/rest/debug/processes?exePath=cmd.exe&params=/c")
+        );
         assert_eq!(ev.get_str(t::OBJECT_ACCOUNT_NAME), Some("admin"));
         Ok(())
     }

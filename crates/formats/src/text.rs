@@ -144,7 +144,9 @@ pub(crate) fn bsd_timestamp(s: &[u8], reference: Timestamp) -> Option<(Timestamp
     }
     let mut ts = ts?;
     if ts > reference.checked_add(24.hours()).ok()? {
-        let previous = Date::new(year - 1, month, day).ok().and_then(|d| utc(d, time));
+        let previous = Date::new(year - 1, month, day)
+            .ok()
+            .and_then(|d| utc(d, time));
         ts = previous.unwrap_or(ts);
     }
     Some((ts, at + 1 + n))

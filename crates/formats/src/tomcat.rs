@@ -152,8 +152,14 @@ mod tests {
             r#"10.0.0.9 - admin [04/Mar/2024:10:15:02 +0300] "POST /app/rest/debug/processes?exePath=cmd.exe&params=%2Fc%20whoami HTTP/1.1" 200 57 "-" "python-requests/2.31.0" 12"#,
             &mut ev,
         )?;
-        assert_eq!(ev.time().map(|t| t.to_string()).as_deref(), Some("2024-03-04T07:15:02Z"));
-        assert_eq!(ev.get_str(t::HTTP_USER_AGENT), Some("python-requests/2.31.0"));
+        assert_eq!(
+            ev.time().map(|t| t.to_string()).as_deref(),
+            Some("2024-03-04T07:15:02Z")
+        );
+        assert_eq!(
+            ev.get_str(t::HTTP_USER_AGENT),
+            Some("python-requests/2.31.0")
+        );
         assert_eq!(ev.get(t::HTTP_STATUS), Some(&Value::Int(200)));
         assert_eq!(ev.get_str(t::SUBJECT_ACCOUNT_NAME), Some("admin"));
         assert_eq!(ev.raw("extra"), Some(&Value::from("12")));

@@ -70,7 +70,10 @@ fn priority(line: &str) -> Result<(Option<u8>, &str), ParseError> {
     let Some(rest) = line.strip_prefix('<') else {
         return Ok((None, line));
     };
-    let end = rest.find('>').filter(|&e| (1..=3).contains(&e)).ok_or("bad <PRI>")?;
+    let end = rest
+        .find('>')
+        .filter(|&e| (1..=3).contains(&e))
+        .ok_or("bad <PRI>")?;
     let pri: u8 = rest[..end].parse().map_err(|_| "bad <PRI>")?;
     if pri > 191 {
         return Err("<PRI> out of range".into());
@@ -200,7 +203,12 @@ mod tests {
         assert_eq!(e.time, ts("2026-11-27T19:25:09Z"));
         assert_eq!(
             (e.host, e.app, e.procid, e.message),
-            (Some("siem-lab"), Some("named"), Some("6137"), "starting BIND 9.18")
+            (
+                Some("siem-lab"),
+                Some("named"),
+                Some("6137"),
+                "starting BIND 9.18"
+            )
         );
     }
 
@@ -236,7 +244,13 @@ mod tests {
         .expect("parses");
         assert_eq!(
             (e.host, e.app, e.procid, e.msgid, e.message),
-            (Some("siem-lab"), Some("named"), Some("6137"), None, "starting BIND")
+            (
+                Some("siem-lab"),
+                Some("named"),
+                Some("6137"),
+                None,
+                "starting BIND"
+            )
         );
         let e = parse(
             r#"<165>1 2003-10-11T22:14:15.003Z host app - ID47 [a@1 k="v\"]"][b@2 x="y"] msg"#,
@@ -254,7 +268,10 @@ mod tests {
             reference(),
         )
         .expect("parses");
-        assert_eq!((e.host, e.app, e.procid), (None, Some("dnsmasq"), Some("6138")));
+        assert_eq!(
+            (e.host, e.app, e.procid),
+            (None, Some("dnsmasq"), Some("6138"))
+        );
         assert_eq!(e.message, "query[A] a.example from 127.0.0.1");
     }
 

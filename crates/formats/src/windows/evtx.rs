@@ -26,7 +26,11 @@ impl Format for Evtx {
     }
 
     fn detect(&self, head: &[u8]) -> u8 {
-        if head.starts_with(b"ElfFile\0") { 100 } else { 0 }
+        if head.starts_with(b"ElfFile\0") {
+            100
+        } else {
+            0
+        }
     }
 
     fn read(
@@ -60,16 +64,34 @@ impl Format for Evtx {
                         }
                         None => {
                             let reason = "EVTX record without Event/System/EventID";
-                            sink.reject(Reject::new(self.name(), ctx, number, reason, body.as_bytes()));
+                            sink.reject(Reject::new(
+                                self.name(),
+                                ctx,
+                                number,
+                                reason,
+                                body.as_bytes(),
+                            ));
                         }
                     }
                 }
                 Err(e) => {
-                    let reason = format!("corrupt EVTX data: {e}");
+                    let reason = format!("corrupt EVTX data: {}", chain(&e));
                     sink.reject(Reject::new(self.name(), ctx, number, reason, &[]));
                 }
             }
         }
         Ok(())
     }
+}
+
+/// An error and its causes, joined by `: `.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

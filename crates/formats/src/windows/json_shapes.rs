@@ -171,10 +171,10 @@ fn from_winlogbeat(top: &Map<String, Json>, winlog: &Map<String, Json>) -> Optio
             record.set_sys(name, value);
         }
     }
-    if record.sys("Computer").is_none() {
-        if let Some(host) = top.get("host").and_then(|h| h.get("name")).and_then(leaf) {
-            record.set_sys("Computer", host);
-        }
+    if record.sys("Computer").is_none()
+        && let Some(host) = top.get("host").and_then(|h| h.get("name")).and_then(leaf)
+    {
+        record.set_sys("Computer", host);
     }
     if let Some(time) = top.get("@timestamp").and_then(leaf) {
         record.set_sys("TimeCreated", time);
@@ -237,21 +237,27 @@ fn from_flat(object: &Map<String, Json>) -> Option<WinRecord> {
         ("TimeCreated", "TimeCreated"),
     ];
     for (from, to) in SYSTEM {
-        if record.sys(to).is_none() {
-            if let Some(value) = object.get(*from).and_then(leaf) {
-                record.set_sys(to, value);
-            }
+        if record.sys(to).is_none()
+            && let Some(value) = object.get(*from).and_then(leaf)
+        {
+            record.set_sys(to, value);
         }
     }
-    if record.sys("TimeCreated").is_none() {
-        if let Some(value) = object.get("@timestamp").and_then(leaf) {
-            record.set_sys("TimeCreated", value);
-        }
+    if record.sys("TimeCreated").is_none()
+        && let Some(value) = object.get("@timestamp").and_then(leaf)
+    {
+        record.set_sys("TimeCreated", value);
     }
     let system_keys: Vec<&str> = SYSTEM
         .iter()
         .map(|(from, _)| *from)
-        .chain(["EventID", "SourceName", "ProviderName", "Provider_Name", "Channel"])
+        .chain([
+            "EventID",
+            "SourceName",
+            "ProviderName",
+            "Provider_Name",
+            "Channel",
+        ])
         .collect();
     for (name, value) in object {
         if system_keys.contains(&name.as_str()) {

@@ -106,19 +106,39 @@ fn network_connection(r: &WinRecord, event: &mut Event) {
     if let Some(rule) = r.data("RuleName") {
         event.set(t::SUBJECT_NAME, rule);
     }
-    let initiated = r.data("Initiated").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let initiated = r
+        .data("Initiated")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     event.set(t::DIRECTION, if initiated { "egress" } else { "ingress" });
     if let Some(protocol) = r.data("Protocol") {
         event.set(t::PROTOCOL, protocol.to_ascii_lowercase());
     }
     for (prefix, ip, port, hostname, fqdn) in [
-        ("Source", t::SRC_IP, t::SRC_PORT, t::SRC_HOSTNAME, t::SRC_FQDN),
-        ("Destination", t::DST_IP, t::DST_PORT, t::DST_HOSTNAME, t::DST_FQDN),
+        (
+            "Source",
+            t::SRC_IP,
+            t::SRC_PORT,
+            t::SRC_HOSTNAME,
+            t::SRC_FQDN,
+        ),
+        (
+            "Destination",
+            t::DST_IP,
+            t::DST_PORT,
+            t::DST_HOSTNAME,
+            t::DST_FQDN,
+        ),
     ] {
-        if let Some(addr) = r.data(&format!("{prefix}Ip")).and_then(|a| a.parse::<IpAddr>().ok()) {
+        if let Some(addr) = r
+            .data(&format!("{prefix}Ip"))
+            .and_then(|a| a.parse::<IpAddr>().ok())
+        {
             event.set(ip, addr);
         }
-        if let Some(n) = r.data(&format!("{prefix}Port")).and_then(|p| p.parse::<u16>().ok()) {
+        if let Some(n) = r
+            .data(&format!("{prefix}Port"))
+            .and_then(|p| p.parse::<u16>().ok())
+        {
             event.set(port, n);
         }
         if let Some(host) = r.data(&format!("{prefix}Hostname")) {
@@ -159,7 +179,7 @@ fn dns_query(r: &WinRecord, event: &mut Event) {
             .map(|item| item.strip_prefix("::ffff:").unwrap_or(item))
             .collect();
         let items = match items.split_last() {
-            Some((last, rest)) if last.is_empty() => rest,
+            Some((&"", rest)) => rest,
             _ => &items[..],
         };
         if !items.is_empty() {
@@ -167,7 +187,10 @@ fn dns_query(r: &WinRecord, event: &mut Event) {
             event.set(t::OBJECT_VALUE, items.join(";"));
             let answers = items
                 .iter()
-                .map(|item| item.parse::<IpAddr>().map_or_else(|_| Value::from(*item), Value::Ip))
+                .map(|item| {
+                    item.parse::<IpAddr>()
+                        .map_or_else(|_| Value::from(*item), Value::Ip)
+                })
                 .collect::<Vec<_>>();
             event.set(t::DNS_ANSWERS, answers);
         }

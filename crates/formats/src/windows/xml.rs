@@ -52,12 +52,14 @@ impl Format for WindowsXml {
             });
             match (start, end) {
                 (Some(start), Some(end)) => {
+                    self.outside(&buf[..start], &mut number, ctx, sink);
                     number += 1;
                     self.element(&buf[start..end], number, ctx, sink);
                     buf.drain(..end);
                     continue;
                 }
                 (Some(start), None) if buf.len() - start > ctx.max_record => {
+                    self.outside(&buf[..start], &mut number, ctx, sink);
                     number += 1;
                     let reason = "event element exceeds the record limit";
                     sink.reject(Reject::new(self.name(), ctx, number, reason, &buf[start..]));
@@ -76,22 +78,53 @@ impl Format for WindowsXml {
             let n = chunk.len();
             buf.extend_from_slice(chunk);
             input.consume(n);
-            if start.is_none() && buf.len() > 16 {
-                // Nothing to keep before an element start except a possible partial "<Event".
+            if find_start(&buf).is_none() && buf.len() > ctx.max_record {
+                // No element in sight: what cannot be the start of one is outside any.
                 let keep = buf.len() - 16;
-                buf.drain(..keep.min(buf.len()));
+                self.outside(&buf[..keep], &mut number, ctx, sink);
+                buf.drain(..keep);
             }
         }
-        if let Some(start) = find_start(&buf) {
-            number += 1;
-            let reason = "truncated event element: no </Event>";
-            sink.reject(Reject::new(self.name(), ctx, number, reason, &buf[start..]));
+        match find_start(&buf) {
+            Some(start) => {
+                self.outside(&buf[..start], &mut number, ctx, sink);
+                number += 1;
+                let reason = "truncated event element: no </Event>";
+                sink.reject(Reject::new(self.name(), ctx, number, reason, &buf[start..]));
+            }
+            None => self.outside(&buf, &mut number, ctx, sink),
         }
         Ok(())
     }
 }
 
 impl WindowsXml {
+    /// Bytes between elements: whitespace, the XML declaration and the `<Events>`
+    /// wrapper are expected; anything else is rejected.
+    fn outside(&self, bytes: &[u8], number: &mut u64, ctx: &ReadContext, sink: &mut dyn Sink) {
+        let text = String::from_utf8_lossy(bytes);
+        let mut rest = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        loop {
+            let before = rest;
+            for wrapper in ["<Events>", "</Events>"] {
+                rest = rest.strip_prefix(wrapper).unwrap_or(rest).trim_start();
+            }
+            if rest.starts_with("<?xml")
+                && let Some(end) = rest.find("?>")
+            {
+                rest = rest[end + 2..].trim_start();
+            }
+            if rest == before {
+                break;
+            }
+        }
+        if !rest.trim().is_empty() {
+            *number += 1;
+            let reason = "data outside any <Event> element";
+            sink.reject(Reject::new(self.name(), ctx, *number, reason, bytes));
+        }
+    }
+
     fn element(&self, bytes: &[u8], number: u64, ctx: &ReadContext, sink: &mut dyn Sink) {
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => text,
@@ -177,7 +210,9 @@ pub(crate) fn parse_event_xml(text: &str) -> Result<WinRecord, String> {
             .filter(|n| n.is_element() && *n != user_data && !n.children().any(|c| c.is_element()));
         for leaf in leaves {
             if let Some(text) = leaf.text() {
-                record.data.push((leaf.tag_name().name().to_owned(), text.to_owned()));
+                record
+                    .data
+                    .push((leaf.tag_name().name().to_owned(), text.to_owned()));
             }
         }
     }
