@@ -1,4 +1,5 @@
-//! Inputs: files (plain or gzip), directories (recursive) and stdin.
+//! Inputs: files (plain or gzip), zip archives (each member an input), directories
+//! (recursive) and stdin.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -14,6 +15,13 @@ use crate::error::CollectError;
 pub enum Input {
     /// A regular file.
     File(PathBuf),
+    /// One member of a zip archive.
+    ZipMember {
+        /// The archive.
+        archive: PathBuf,
+        /// The member's name inside it.
+        member: String,
+    },
     /// Standard input.
     Stdin,
 }
@@ -23,6 +31,7 @@ impl Input {
     pub fn display_name(&self) -> String {
         match self {
             Input::File(path) => path.display().to_string(),
+            Input::ZipMember { archive, member } => format!("{}:{member}", archive.display()),
             Input::Stdin => "-".to_owned(),
         }
     }
@@ -32,12 +41,28 @@ impl Input {
         match self {
             Input::File(path) => {
                 let file = File::open(path)?;
-                let modified = file
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|m| Timestamp::try_from(m).ok());
+                let modified = modified(&file);
                 Opened::new(self.display_name(), Box::new(file), modified)
+            }
+            Input::ZipMember { archive, member } => {
+                let file = File::open(archive)?;
+                let modified = modified(&file);
+                let mut zip = zip::ZipArchive::new(file).map_err(io::Error::other)?;
+                let mut entry = zip.by_name(member).map_err(io::Error::other)?;
+                let mut bytes = Vec::with_capacity(
+                    usize::try_from(entry.size())
+                        .unwrap_or(0)
+                        .min(MAX_MEMBER_PREALLOC),
+                );
+                entry
+                    .by_ref()
+                    .take(MAX_MEMBER_BYTES)
+                    .read_to_end(&mut bytes)?;
+                Opened::new(
+                    self.display_name(),
+                    Box::new(io::Cursor::new(bytes)),
+                    modified,
+                )
             }
             Input::Stdin => Opened::new("-".to_owned(), Box::new(io::stdin()), None),
         }
@@ -57,6 +82,19 @@ pub struct Opened {
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZIP_MAGIC: [u8; 4] = *b"PK\x03\x04";
+
+/// The largest zip member read. A member is decompressed into memory (a zip reader
+/// needs to seek), so this bounds the memory one input can take.
+const MAX_MEMBER_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+const MAX_MEMBER_PREALLOC: usize = 256 * 1024 * 1024;
+
+fn modified(file: &File) -> Option<Timestamp> {
+    file.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| Timestamp::try_from(m).ok())
+}
 
 impl Opened {
     fn new(
@@ -84,7 +122,8 @@ impl Opened {
 }
 
 /// Turns user-given paths into inputs: `-` is stdin, a directory is walked recursively
-/// (files in name order, hidden entries skipped), a file is itself.
+/// (files in name order, hidden entries skipped), a zip archive is each of its member
+/// files, any other file is itself.
 pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, CollectError> {
     let mut inputs = Vec::new();
     for path in paths {
@@ -99,10 +138,45 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, CollectError> {
         if meta.is_dir() {
             walk(path, &mut inputs)?;
         } else {
-            inputs.push(Input::File(path.clone()));
+            push_file(path.clone(), &mut inputs)?;
         }
     }
     Ok(inputs)
+}
+
+/// Adds a file, or the members of a zip archive.
+fn push_file(path: PathBuf, inputs: &mut Vec<Input>) -> Result<(), CollectError> {
+    let mut magic = [0u8; 4];
+    let is_zip = File::open(&path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == ZIP_MAGIC;
+    if !is_zip {
+        inputs.push(Input::File(path));
+        return Ok(());
+    }
+    let file = File::open(&path).map_err(|source| CollectError::Path {
+        path: path.clone(),
+        source,
+    })?;
+    let zip = zip::ZipArchive::new(file).map_err(|e| CollectError::Walk {
+        path: path.clone(),
+        message: format!("bad zip archive: {e}"),
+    })?;
+    let mut members: Vec<String> = zip
+        .file_names()
+        .filter_map(Result::ok)
+        .filter(|name| !name.ends_with('/'))
+        .map(|name| name.into_owned())
+        .collect();
+    members.sort();
+    for member in members {
+        inputs.push(Input::ZipMember {
+            archive: path.clone(),
+            member,
+        });
+    }
+    Ok(())
 }
 
 fn walk(dir: &Path, inputs: &mut Vec<Input>) -> Result<(), CollectError> {
@@ -117,7 +191,7 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>) -> Result<(), CollectError> {
             message: e.to_string(),
         })?;
         if entry.file_type().is_file() {
-            inputs.push(Input::File(entry.into_path()));
+            push_file(entry.into_path(), inputs)?;
         }
     }
     Ok(())
@@ -163,6 +237,27 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["a.log", "b.log"]);
+        Ok(())
+    }
+
+    #[test]
+    fn zip_members_are_inputs() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("set.zip");
+        let mut zip = zip::ZipWriter::new(File::create(&path)?);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("b.json", options)?;
+        zip.write_all(b"{\"b\": 1}\n")?;
+        zip.start_file("a.json", options)?;
+        zip.write_all(b"{\"a\": 1}\n")?;
+        zip.finish()?;
+        let inputs = expand_inputs(&[path.clone()])?;
+        assert_eq!(inputs.len(), 2);
+        assert!(inputs[0].display_name().ends_with("set.zip:a.json"));
+        let mut text = String::new();
+        inputs[1].open()?.reader.read_to_string(&mut text)?;
+        assert_eq!(text, "{\"b\": 1}\n");
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! The event: taxonomy fields plus the source's own fields.
 
+use compact_str::CompactString;
 use jiff::Timestamp;
 
 use crate::taxonomy::{self, Field};
@@ -13,7 +14,7 @@ use crate::value::Value;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Event {
     fields: Vec<(Field, Value)>,
-    raw: Vec<(String, Value)>,
+    raw: Vec<(CompactString, Value)>,
 }
 
 impl Event {
@@ -74,7 +75,7 @@ impl Event {
     }
 
     /// Sets one of the source's own fields under its original name, replacing an earlier value.
-    pub fn set_raw(&mut self, name: impl Into<String>, value: impl Into<Value>) {
+    pub fn set_raw(&mut self, name: impl Into<CompactString>, value: impl Into<Value>) {
         let name = name.into();
         let value = value.into();
         match self.raw.iter_mut().find(|(n, _)| *n == name) {

@@ -14,7 +14,7 @@ impl Value {
     /// The JSON form of the value: times and addresses as strings.
     pub fn to_json(&self) -> Json {
         match self {
-            Value::Str(s) => Json::String(s.clone()),
+            Value::Str(s) => Json::String(s.to_string()),
             Value::Int(n) => Json::from(*n),
             Value::Bool(b) => Json::Bool(*b),
             Value::Ip(ip) => Json::String(ip.to_string()),

@@ -10,27 +10,32 @@
 
 use std::fmt;
 
-/// A taxonomy field name. Only the constants of this module exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Field(&'static str);
+/// A taxonomy field: an index into [`FIELDS`], so comparing two fields is comparing
+/// two integers. Only the constants of this module (and [`field`]) make them.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Field(u16);
 
 impl Field {
     /// The dotted name, e.g. `src.ip`.
-    pub const fn name(self) -> &'static str {
-        self.0
+    pub fn name(self) -> &'static str {
+        self.spec().name
     }
 
     /// The declaration of this field.
     pub fn spec(self) -> &'static FieldSpec {
-        // Every `Field` is one of the declared constants, so the lookup cannot miss;
-        // the fallback only keeps this function total.
-        lookup(self.0).unwrap_or(&FIELDS[0])
+        &FIELDS[usize::from(self.0)]
+    }
+}
+
+impl fmt::Debug for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Field({})", self.name())
     }
 }
 
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.name())
     }
 }
 
@@ -83,12 +88,17 @@ pub fn lookup(name: &str) -> Option<&'static FieldSpec> {
 
 /// The field named `name`, if the taxonomy declares it.
 pub fn field(name: &str) -> Option<Field> {
-    lookup(name).map(|spec| Field(spec.name))
+    let at = FIELDS.iter().position(|spec| spec.name == name)?;
+    u16::try_from(at).ok().map(Field)
 }
 
 macro_rules! taxonomy {
     ($( #[doc = $doc:literal] $konst:ident = $name:literal : $kind:ident; )*) => {
-        $( #[doc = $doc] pub const $konst: Field = Field($name); )*
+        /// Field indices, in declaration order.
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[repr(u16)]
+        enum Index { $( $konst ),* }
+        $( #[doc = $doc] pub const $konst: Field = Field(Index::$konst as u16); )*
         /// Every declared field, in documentation order.
         pub static FIELDS: &[FieldSpec] = &[
             $( FieldSpec { name: $name, kind: Kind::$kind, doc: $doc.trim_ascii() } ),*

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use compact_str::CompactString;
 use jiff::Timestamp;
 
 use crate::taxonomy::Kind;
@@ -11,8 +12,9 @@ use crate::time::format_time;
 /// The value of one event field.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    /// Text.
-    Str(String),
+    /// Text. Short strings (up to 24 bytes: most codes, names and addresses) are
+    /// stored inline, without an allocation.
+    Str(CompactString),
     /// A whole number (ports, counts, durations, codes).
     Int(i64),
     /// A yes/no flag.
@@ -96,13 +98,19 @@ impl fmt::Display for Value {
 
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::Str(s)
+        Value::Str(s.into())
     }
 }
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Str(s.to_owned())
+        Value::Str(s.into())
+    }
+}
+
+impl From<std::borrow::Cow<'_, str>> for Value {
+    fn from(s: std::borrow::Cow<'_, str>) -> Self {
+        Value::Str(s.as_ref().into())
     }
 }
 

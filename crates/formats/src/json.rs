@@ -190,9 +190,9 @@ fn to_value(value: &Json) -> Option<Value> {
         Json::Bool(b) => Value::Bool(*b),
         Json::Number(n) => match n.as_i64() {
             Some(i) => Value::Int(i),
-            None => Value::Str(n.to_string()),
+            None => Value::from(n.to_string()),
         },
-        Json::String(s) => Value::Str(s.clone()),
+        Json::String(s) => Value::from(s.as_str()),
         Json::Array(items) => Value::List(items.iter().filter_map(to_value).collect()),
     })
 }

@@ -55,6 +55,7 @@ const MAX_PROGRAM_STATES: usize = 4096;
 pub(crate) struct SyslogReader {
     received: Timestamp,
     parsers: HashMap<String, Option<Box<dyn MessageParser>>>,
+    key: String,
 }
 
 impl SyslogReader {
@@ -63,6 +64,7 @@ impl SyslogReader {
         Self {
             received,
             parsers: HashMap::new(),
+            key: String::new(),
         }
     }
 
@@ -74,14 +76,20 @@ impl SyslogReader {
             event.set_raw("message", envelope.message);
             return Ok(());
         };
-        let key = format!("{}\u{0}{app}", envelope.host.unwrap_or_default());
-        if self.parsers.len() >= MAX_PROGRAM_STATES && !self.parsers.contains_key(&key) {
-            self.parsers.clear();
+        self.key.clear();
+        self.key.push_str(envelope.host.unwrap_or_default());
+        self.key.push('\u{0}');
+        self.key.push_str(app);
+        if !self.parsers.contains_key(&self.key) {
+            if self.parsers.len() >= MAX_PROGRAM_STATES {
+                self.parsers.clear();
+            }
+            self.parsers
+                .insert(self.key.clone(), programs::parser_for(app));
         }
-        let parser = self
-            .parsers
-            .entry(key)
-            .or_insert_with(|| programs::parser_for(app));
+        let Some(parser) = self.parsers.get_mut(&self.key) else {
+            return Err("internal: program state vanished".into());
+        };
         let ctx = MessageContext {
             received: self.received,
             envelope_time: envelope.time,
