@@ -252,7 +252,7 @@ mod tests {
         zip.start_file("a.json", options)?;
         zip.write_all(b"{\"a\": 1}\n")?;
         zip.finish()?;
-        let inputs = expand_inputs(&[path.clone()])?;
+        let inputs = expand_inputs(std::slice::from_ref(&path))?;
         assert_eq!(inputs.len(), 2);
         assert!(inputs[0].display_name().ends_with("set.zip:a.json"));
         let mut text = String::new();
