@@ -25,10 +25,16 @@ pub struct Args {
     /// Write every rejected record with its reason to this file, one JSON object a line.
     #[arg(long, value_name = "FILE")]
     rejects: Option<PathBuf>,
+    /// Write the events to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
     /// The longest record kept, in bytes; longer ones are rejected.
     #[arg(long, default_value_t = DEFAULT_MAX_RECORD)]
     max_record: usize,
 }
+
+/// The name under which inputs of no known format are counted.
+const UNRECOGNISED: &str = "unrecognised";
 
 /// Per-format counts.
 #[derive(Default)]
@@ -37,7 +43,7 @@ struct Counts {
     rejected: u64,
 }
 
-/// Writes events to stdout and rejects to the rejects file, counting both.
+/// Writes events to the output and rejects to the rejects file, counting both.
 struct Output<W: Write> {
     events: W,
     rejects: Option<BufWriter<File>>,
@@ -98,9 +104,14 @@ pub fn run(args: &Args) -> Result<()> {
         }
         None => None,
     };
-    let stdout = io::stdout().lock();
+    let events: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(io::stdout().lock()),
+    };
     let mut out = Output {
-        events: BufWriter::with_capacity(256 * 1024, stdout),
+        events: BufWriter::with_capacity(256 * 1024, events),
         rejects,
         counts: BTreeMap::new(),
         format: "",
@@ -127,6 +138,14 @@ pub fn run(args: &Args) -> Result<()> {
                             "dozor: {}: format not recognised (use --format)",
                             opened.name
                         );
+                        let ctx = ReadContext {
+                            source: opened.name.clone(),
+                            received: Timestamp::now(),
+                            max_record: args.max_record,
+                        };
+                        let head = head.to_vec();
+                        let reason = "format not recognised";
+                        out.reject(Reject::new(UNRECOGNISED, &ctx, 0, reason, &head));
                         unreadable += 1;
                         continue;
                     }

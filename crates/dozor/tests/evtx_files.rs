@@ -41,3 +41,50 @@ fn corrupt_chunk_is_skipped_and_counted() {
     assert_eq!(text.lines().count() as u64, rejected);
     assert!(text.contains("chunk header magic"), "{text}");
 }
+
+/// The same records read from the EVTX file (through the `evtx` crate) and from their
+/// XML rendering by another implementation (python-evtx) normalize to the same fields.
+#[test]
+fn evtx_and_its_xml_rendering_agree() {
+    let evtx = common::shared_dir().join("testdata/evtx/sysmon.evtx");
+    let xml = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../formats/testdata/windows/sysmon-events.xml");
+    let (from_evtx, _) = common::normalize(&evtx, &[]);
+    let (from_xml, output) = common::normalize(&xml, &["--stats"]);
+    assert_eq!(common::stats(&output), [("windows-xml".to_owned(), 11, 0)]);
+    for event in &from_xml {
+        let id = &event["raw"]["EventRecordID"];
+        let twin = from_evtx
+            .iter()
+            .find(|e| &e["raw"]["EventRecordID"] == id)
+            .unwrap_or_else(|| panic!("record {id} is not in the EVTX file"));
+        let (a, b) = (
+            event.as_object().expect("object"),
+            twin.as_object().expect("object"),
+        );
+        for (key, value) in a {
+            if ["body", "format", "recv_time"].contains(&key.as_str()) {
+                continue;
+            }
+            if key == "raw" {
+                for (name, raw) in value.as_object().expect("raw object") {
+                    // python-evtx writes SystemTime in its own layout, and hex numbers
+                    // zero-padded: compare those by value.
+                    if name != "TimeCreated" {
+                        let other = b["raw"].get(name);
+                        let hex = |v: Option<&serde_json::Value>| {
+                            let text = v?.as_str()?.strip_prefix("0x")?;
+                            u64::from_str_radix(text, 16).ok()
+                        };
+                        let equal = Some(raw) == other
+                            || hex(Some(raw)).is_some_and(|h| Some(h) == hex(other));
+                        assert!(equal, "record {id}: raw {name}: {raw} vs {other:?}");
+                    }
+                }
+                continue;
+            }
+            assert_eq!(Some(value), b.get(key), "record {id}: {key}");
+        }
+        assert_eq!(a.len(), b.len(), "record {id}: field count");
+    }
+}

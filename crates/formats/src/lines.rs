@@ -40,8 +40,10 @@ pub(crate) fn read_lines(
                 continue;
             }
         };
+        if std::str::from_utf8(bytes).is_ok_and(|t| t.trim().is_empty()) {
+            continue;
+        }
         match text_of(bytes) {
-            Ok(text) if text.trim().is_empty() => {}
             Ok(text) => {
                 let mut event = Event::new();
                 match parse(text, &mut event) {
