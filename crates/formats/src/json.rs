@@ -210,3 +210,55 @@ fn as_kind(value: &Value, kind: Kind) -> Option<Value> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(json: &str) -> Event {
+        let value: Json = serde_json::from_str(json).expect("valid JSON");
+        let mut event = Event::new();
+        from_json(&value, &mut event).expect("an object");
+        event
+    }
+
+    #[test]
+    fn other_objects_pass_through_flattened() {
+        let ev = event(
+            r#"{"@timestamp": "2024-05-01T10:00:00.5Z", "host": {"name": "web1"}, "tags": ["a", 1], "n": 3, "nil": null}"#,
+        );
+        assert_eq!(
+            ev.time().map(|t| t.to_string()).as_deref(),
+            Some("2024-05-01T10:00:00.5Z")
+        );
+        assert_eq!(ev.raw("host.name"), Some(&Value::from("web1")));
+        assert_eq!(
+            ev.raw("tags"),
+            Some(&Value::List(vec![Value::from("a"), Value::Int(1)]))
+        );
+        assert_eq!(ev.raw("n"), Some(&Value::Int(3)));
+        assert_eq!(ev.raw("nil"), None);
+    }
+
+    #[test]
+    fn a_dozor_event_reads_back() {
+        let ev = event(
+            r#"{"src.ip": "10.0.0.1", "src.port": 53, "time": "2017-12-21T10:53:01.382Z", "raw": {"Image": "x.exe"}}"#,
+        );
+        assert_eq!(
+            ev.get(t::SRC_IP),
+            Some(&Value::Ip("10.0.0.1".parse().expect("ip")))
+        );
+        assert_eq!(ev.get(t::SRC_PORT), Some(&Value::Int(53)));
+        assert!(ev.time().is_some());
+        assert_eq!(ev.raw("Image"), Some(&Value::from("x.exe")));
+        assert!(ev.check_kinds().is_ok());
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_kind_stays_raw() {
+        let ev = event(r#"{"src.ip": "not an address"}"#);
+        assert_eq!(ev.get(t::SRC_IP), None);
+        assert_eq!(ev.raw("src.ip"), Some(&Value::from("not an address")));
+    }
+}

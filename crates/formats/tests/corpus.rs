@@ -45,11 +45,20 @@ fn fixtures_match_their_snapshots() {
             .collect();
         files.sort();
         for path in files {
-            let name = path.file_name().and_then(|n| n.to_str()).expect("file name").to_owned();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("file name")
+                .to_owned();
             let mut reader = BufReader::new(std::fs::File::open(&path).expect("fixture"));
             let format = dozor_formats::detect(reader.fill_buf().expect("read"))
                 .unwrap_or_else(|| panic!("{folder}/{name}: not detected"));
-            assert_eq!(format.name(), *format_name, "{folder}/{name} detected as {}", format.name());
+            assert_eq!(
+                format.name(),
+                *format_name,
+                "{folder}/{name} detected as {}",
+                format.name()
+            );
             let ctx = ReadContext {
                 source: name.clone(),
                 received,
@@ -57,7 +66,11 @@ fn fixtures_match_their_snapshots() {
             };
             let mut sink = Collect::default();
             format.read(&mut reader, &ctx, &mut sink).expect("read");
-            assert!(sink.rejects.is_empty(), "{folder}/{name}: {:?}", sink.rejects);
+            assert!(
+                sink.rejects.is_empty(),
+                "{folder}/{name}: {:?}",
+                sink.rejects
+            );
             let lines: Vec<String> = sink
                 .events
                 .iter()

@@ -1,0 +1,84 @@
+//! The command line's contracts: stdin and gzip inputs, the format and field listings,
+//! and errors that are errors.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const BIND_LINE: &str = "27-Nov-2026 19:25:11.687 queries: info: client @0x7fa469729098 127.0.0.17#50877 (api.telegram.org): query: api.telegram.org IN A +E(0)K (127.0.0.1) [ECS 198.51.100.0/24/0]\n";
+
+#[test]
+fn stdin_is_read_when_the_path_is_a_dash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dozor"))
+        .args(["normalize", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("dozor runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(BIND_LINE.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("dozor ends");
+    assert!(output.status.success());
+    let event: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON event");
+    assert_eq!(event["object.query"], "api.telegram.org");
+    assert_eq!(event["time"], "2026-11-27T19:25:11.687Z");
+    assert_eq!(event["dns.ecs"], "198.51.100.0/24");
+    assert_eq!(event["body"], BIND_LINE.trim_end());
+}
+
+#[test]
+fn gzip_files_are_decoded() {
+    let mut file = tempfile::Builder::new()
+        .suffix(".log.gz")
+        .tempfile()
+        .expect("temp file");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(BIND_LINE.repeat(3).as_bytes())
+        .expect("compress");
+    file.write_all(&gz.finish().expect("compress"))
+        .expect("write");
+    let (events, output) = common::normalize(file.path(), &["--stats"]);
+    assert_eq!(events.len(), 3);
+    assert_eq!(common::stats(&output), [("bind".to_owned(), 3, 0)]);
+}
+
+#[test]
+fn formats_and_fields_are_listed() {
+    let formats = String::from_utf8(common::dozor(&["formats"]).stdout).expect("UTF-8");
+    for name in [
+        "evtx",
+        "windows-xml",
+        "json",
+        "bind",
+        "dnsmasq",
+        "teamcity",
+        "access-log",
+        "syslog",
+    ] {
+        assert!(
+            formats.lines().any(|l| l.starts_with(name)),
+            "{name} not listed"
+        );
+    }
+    let fields = String::from_utf8(common::dozor(&["fields"]).stdout).expect("UTF-8");
+    for name in ["time ", "object.query ", "src.ip ", "subject.process.name "] {
+        assert!(
+            fields.lines().any(|l| l.starts_with(name)),
+            "{name} not listed"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_fail() {
+    let output = common::dozor(&["normalize", "--format", "no-such-format", "-"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown format"));
+    let output = common::dozor(&["normalize", "/no/such/file"]);
+    assert!(!output.status.success());
+}
