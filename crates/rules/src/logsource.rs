@@ -1,0 +1,173 @@
+//! Logsources: which product, service and category an event comes from, derived from
+//! its fields by a data file (`content/logsources.yml`), and which events a rule's
+//! logsource selects.
+
+use dozor_event::{Event, Value};
+use serde::Deserialize;
+
+use crate::error::RuleError;
+use crate::fields::Accessor;
+
+/// A Sigma logsource: product, service and category, lowercase; `None` is unspecified.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+pub struct LogSource {
+    /// The product (`windows`, `linux`, `bind`, `teamcity`, ...).
+    #[serde(default)]
+    pub product: Option<String>,
+    /// The service (`sysmon`, `security`, `queries`, ...).
+    #[serde(default)]
+    pub service: Option<String>,
+    /// The category (`process_creation`, `dns_query`, `dns`, ...).
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+impl LogSource {
+    /// A logsource from optional parts, lowercased.
+    pub fn new(product: Option<&str>, service: Option<&str>, category: Option<&str>) -> Self {
+        let lower = |s: Option<&str>| s.map(str::to_ascii_lowercase);
+        Self {
+            product: lower(product),
+            service: lower(service),
+            category: lower(category),
+        }
+    }
+
+    /// Whether every part this logsource specifies is the same in `other`.
+    pub fn covers(&self, other: &LogSource) -> bool {
+        let part = |mine: &Option<String>, theirs: &Option<String>| match mine {
+            None => true,
+            Some(m) => theirs.as_deref() == Some(m.as_str()),
+        };
+        part(&self.product, &other.product)
+            && part(&self.service, &other.service)
+            && part(&self.category, &other.category)
+    }
+
+    /// Fills the parts still unset from `other`.
+    fn fill_from(&mut self, other: &LogSource) {
+        if self.product.is_none() {
+            self.product.clone_from(&other.product);
+        }
+        if self.service.is_none() {
+            self.service.clone_from(&other.service);
+        }
+        if self.category.is_none() {
+            self.category.clone_from(&other.category);
+        }
+    }
+}
+
+/// One derivation: when every `when` field of an event has one of the given values
+/// (case-insensitive), the event gets `logsource`'s parts that it has not got yet.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Derivation {
+    when: Vec<(String, Vec<String>)>,
+    logsource: LogSource,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DerivationYaml {
+    when: std::collections::BTreeMap<String, OneOrMany>,
+    logsource: LogSource,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(yaml_serde::Value),
+    Many(Vec<yaml_serde::Value>),
+}
+
+fn scalar_text(value: &yaml_serde::Value) -> String {
+    match value {
+        yaml_serde::Value::String(s) => s.clone(),
+        yaml_serde::Value::Number(n) => n.to_string(),
+        yaml_serde::Value::Bool(b) => b.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Derives events' logsources.
+#[derive(Debug, Default)]
+pub(crate) struct LogSourceTable {
+    derivations: Vec<(Vec<(Accessor, Vec<String>)>, LogSource)>,
+}
+
+impl LogSourceTable {
+    /// Loads the derivations of `text` (YAML) named `file`.
+    pub(crate) fn add(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
+        let parsed: Vec<DerivationYaml> =
+            yaml_serde::from_str(text).map_err(|e| RuleError::Content {
+                file: file.to_owned(),
+                reason: e.to_string(),
+            })?;
+        for entry in parsed {
+            let derivation = Derivation {
+                when: entry
+                    .when
+                    .into_iter()
+                    .map(|(field, values)| {
+                        let values = match values {
+                            OneOrMany::One(v) => vec![scalar_text(&v)],
+                            OneOrMany::Many(vs) => vs.iter().map(scalar_text).collect(),
+                        };
+                        (field, values)
+                    })
+                    .collect(),
+                logsource: entry.logsource,
+            };
+            let when = derivation
+                .when
+                .into_iter()
+                .map(|(field, values)| {
+                    let values = values.into_iter().map(|v| v.to_lowercase()).collect();
+                    (Accessor::for_event_field(&field), values)
+                })
+                .collect();
+            self.derivations.push((when, derivation.logsource));
+        }
+        Ok(())
+    }
+
+    /// The logsource of `event`.
+    pub(crate) fn of(&self, event: &Event) -> LogSource {
+        let mut logsource = LogSource::default();
+        for (when, set) in &self.derivations {
+            let all = when.iter().all(|(accessor, values)| {
+                accessor
+                    .get(event)
+                    .is_some_and(|v| values.iter().any(|want| value_is(v, want)))
+            });
+            if all {
+                logsource.fill_from(set);
+            }
+        }
+        logsource
+    }
+}
+
+fn value_is(value: &Value, want: &str) -> bool {
+    match value {
+        Value::Str(s) => s.eq_ignore_ascii_case(want),
+        Value::Int(n) => want.parse::<i64>().is_ok_and(|w| w == *n),
+        Value::Bool(b) => want.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+        _ => value.to_string().eq_ignore_ascii_case(want),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn covers_compares_only_specified_parts() {
+        let rule = LogSource::new(Some("windows"), None, Some("dns_query"));
+        let event = LogSource::new(Some("windows"), Some("sysmon"), Some("dns_query"));
+        assert!(rule.covers(&event));
+        assert!(!event.covers(&rule));
+        assert!(LogSource::default().covers(&event));
+    }
+}

@@ -1,0 +1,331 @@
+//! The rule set: every compiled rule, routed by logsource, with the correlations fed
+//! by their matches.
+
+use std::path::PathBuf;
+
+use dozor_event::Event;
+
+use crate::alert::{Alert, RuleRef};
+use crate::content::builtin_files;
+use crate::correlation::{Correlation, Hit};
+use crate::detection::CompileContext;
+use crate::error::RuleError;
+use crate::fields::FieldMappings;
+use crate::lists::Lists;
+use crate::load::{LoadReport, ParsedFile, Rejected, parse_file, yaml_files};
+use crate::logsource::{LogSource, LogSourceTable};
+use crate::rule::{DetectionRule, RuleMeta};
+
+/// What to load.
+#[derive(Debug, Clone)]
+pub struct RuleSetOptions {
+    /// Load the shipped rules (lists, mappings and logsources are always loaded).
+    pub builtin_rules: bool,
+    /// Rule files or directories to add; a rule with the id of a shipped one replaces it.
+    pub rule_paths: Vec<PathBuf>,
+    /// List files or directories to add.
+    pub list_paths: Vec<PathBuf>,
+    /// The most hits all correlations together keep; past it the oldest are evicted.
+    pub max_correlation_entries: usize,
+}
+
+impl Default for RuleSetOptions {
+    fn default() -> Self {
+        Self {
+            builtin_rules: true,
+            rule_paths: Vec::new(),
+            list_paths: Vec::new(),
+            max_correlation_entries: 1_000_000,
+        }
+    }
+}
+
+/// Where a correlation's input comes from.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    /// Hit `source` of correlation `corr`.
+    Correlation { corr: usize, source: usize },
+}
+
+/// Compiled rules, ready to evaluate events.
+pub struct RuleSet {
+    rules: Vec<DetectionRule>,
+    /// Rules grouped by logsource, for routing.
+    groups: Vec<(LogSource, Vec<usize>)>,
+    logsources: LogSourceTable,
+    correlations: Vec<Correlation>,
+    rule_feeds: Vec<Vec<Feed>>,
+    correlation_feeds: Vec<Vec<Feed>>,
+    rule_silent: Vec<bool>,
+    correlation_silent: Vec<bool>,
+    max_entries: usize,
+    evicted: u64,
+    report: LoadReport,
+}
+
+impl RuleSet {
+    /// Loads rules. Malformed shipped or user content (lists, mappings) is an error;
+    /// a rule that cannot be honoured is rejected and reported in [`RuleSet::report`].
+    pub fn load(options: &RuleSetOptions) -> Result<Self, RuleError> {
+        let mut lists = Lists::default();
+        let mut mappings = FieldMappings::default();
+        let mut logsources = LogSourceTable::default();
+        let mut report = LoadReport::default();
+        let mut parsed: Vec<ParsedFile> = Vec::new();
+        for (path, text) in builtin_files() {
+            if *path == "logsources.yml" {
+                logsources.add(path, text)?;
+            } else if path.starts_with("mappings/") {
+                mappings.add(path, text)?;
+            } else if path.starts_with("lists/") {
+                lists.add_file(path, text)?;
+            } else if path.starts_with("rules/") && options.builtin_rules {
+                parsed.push(parse_file(format!("builtin:{path}"), text, &mut report));
+            }
+        }
+        for root in &options.list_paths {
+            for file in yaml_files(root).map_err(|e| content_error(root, e))? {
+                let text = std::fs::read_to_string(&file).map_err(|e| content_error(&file, e))?;
+                lists.add_file(&file.display().to_string(), &text)?;
+            }
+        }
+        let mut user: Vec<ParsedFile> = Vec::new();
+        for root in &options.rule_paths {
+            for file in yaml_files(root).map_err(|e| content_error(root, e))? {
+                match std::fs::read_to_string(&file) {
+                    Ok(text) => user.push(parse_file(file.display().to_string(), &text, &mut report)),
+                    Err(e) => report.rejected.push(Rejected {
+                        source: file.display().to_string(),
+                        rule: None,
+                        reason: format!("cannot read: {e}"),
+                    }),
+                }
+            }
+        }
+        // A user rule replaces a shipped rule with the same id.
+        let user_ids: Vec<String> = user
+            .iter()
+            .flat_map(|f| f.collection.rules.iter().filter_map(|r| r.id.clone()))
+            .collect();
+        for file in &mut parsed {
+            file.collection.rules.retain(|r| r.id.as_ref().is_none_or(|id| !user_ids.contains(id)));
+        }
+        parsed.extend(user);
+
+        let mut rules: Vec<DetectionRule> = Vec::new();
+        for file in &parsed {
+            for rule in &file.collection.rules {
+                let logsource = LogSource::new(
+                    rule.logsource.product.as_deref(),
+                    rule.logsource.service.as_deref(),
+                    rule.logsource.category.as_deref(),
+                );
+                let ctx = CompileContext { logsource: &logsource, mappings: &mappings, lists: &lists };
+                match DetectionRule::compile(rule, &file.source, &ctx) {
+                    Ok(compiled) => rules.push(compiled),
+                    Err(e) => report.rejected.push(Rejected {
+                        source: file.source.clone(),
+                        rule: Some(rule.id.clone().unwrap_or_else(|| rule.title.clone())),
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+        }
+        let mut filters_loaded = 0;
+        for file in &parsed {
+            for filter in &file.collection.filters {
+                let mut result = Ok(());
+                for rule in &mut rules {
+                    let targeted = match &filter.rules {
+                        rsigma_parser::FilterRuleTarget::Any => true,
+                        rsigma_parser::FilterRuleTarget::Specific(refs) => refs
+                            .iter()
+                            .any(|r| *r == rule.meta.id || rule.meta.name.as_deref() == Some(r)),
+                    };
+                    let scope = filter.logsource.as_ref().map(|l| {
+                        LogSource::new(l.product.as_deref(), l.service.as_deref(), l.category.as_deref())
+                    });
+                    if !targeted || scope.as_ref().is_some_and(|s| !s.covers(&rule.logsource)) {
+                        continue;
+                    }
+                    let logsource = rule.logsource.clone();
+                    let ctx = CompileContext { logsource: &logsource, mappings: &mappings, lists: &lists };
+                    if let Err(e) = rule.add_filter(filter, &ctx) {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                match result {
+                    Ok(()) => filters_loaded += 1,
+                    Err(e) => report.rejected.push(Rejected {
+                        source: file.source.clone(),
+                        rule: Some(filter.id.clone().unwrap_or_else(|| filter.title.clone())),
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+        }
+
+        let mut correlations: Vec<Correlation> = Vec::new();
+        for file in &parsed {
+            for correlation in &file.collection.correlations {
+                match Correlation::compile(correlation, &file.source) {
+                    Ok(c) => correlations.push(c),
+                    Err(e) => report.rejected.push(Rejected {
+                        source: file.source.clone(),
+                        rule: Some(correlation.id.clone().unwrap_or_else(|| correlation.title.clone())),
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+        }
+        let names_rule = |meta: &RuleMeta, reference: &str| meta.id == reference || meta.name.as_deref() == Some(reference);
+        let mut rule_feeds = vec![Vec::new(); rules.len()];
+        let mut correlation_feeds = vec![Vec::new(); correlations.len()];
+        let mut rule_silent = vec![false; rules.len()];
+        let mut correlation_silent = vec![false; correlations.len()];
+        let mut rule_generates = vec![false; rules.len()];
+        let mut correlation_generates = vec![false; correlations.len()];
+        let mut broken = Vec::new();
+        for (c, correlation) in correlations.iter().enumerate() {
+            for (source, reference) in correlation.rules.iter().enumerate() {
+                if let Some(r) = rules.iter().position(|rule| names_rule(&rule.meta, reference)) {
+                    rule_feeds[r].push(Feed::Correlation { corr: c, source });
+                    rule_silent[r] = true;
+                    rule_generates[r] |= correlation.generate;
+                } else if let Some(o) = correlations.iter().position(|other| names_rule(&other.meta, reference)) {
+                    correlation_feeds[o].push(Feed::Correlation { corr: c, source });
+                    correlation_silent[o] = true;
+                    correlation_generates[o] |= correlation.generate;
+                } else {
+                    broken.push((c, format!("references unknown rule {reference:?}")));
+                }
+            }
+        }
+        for (c, reason) in broken.iter().rev() {
+            let meta = &correlations[*c].meta;
+            report.rejected.push(Rejected { source: meta.source.clone(), rule: Some(meta.id.clone()), reason: reason.clone() });
+        }
+        let broken: Vec<usize> = broken.iter().map(|(c, _)| *c).collect();
+        for feeds in rule_feeds.iter_mut().chain(correlation_feeds.iter_mut()) {
+            feeds.retain(|Feed::Correlation { corr, .. }| !broken.contains(corr));
+        }
+        for (silent, generates) in rule_silent.iter_mut().zip(&rule_generates) {
+            *silent &= !generates;
+        }
+        for (silent, generates) in correlation_silent.iter_mut().zip(&correlation_generates) {
+            *silent &= !generates;
+        }
+        for c in &broken {
+            correlation_silent[*c] = true;
+        }
+        report.loaded = rules.len() + correlations.len() - broken.len() + filters_loaded;
+
+        let mut groups: Vec<(LogSource, Vec<usize>)> = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            match groups.iter_mut().find(|(ls, _)| *ls == rule.logsource) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((rule.logsource.clone(), vec![i])),
+            }
+        }
+        Ok(Self {
+            rules,
+            groups,
+            logsources,
+            correlations,
+            rule_feeds,
+            correlation_feeds,
+            rule_silent,
+            correlation_silent,
+            max_entries: options.max_correlation_entries,
+            evicted: 0,
+            report,
+        })
+    }
+
+    /// What loading found.
+    pub fn report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    /// Every loaded rule's metadata: detection rules, then correlations.
+    pub fn rules(&self) -> impl Iterator<Item = &RuleMeta> {
+        self.rules.iter().map(|r| r.meta.as_ref()).chain(self.correlations.iter().map(|c| c.meta.as_ref()))
+    }
+
+    /// How many correlation hits were evicted because the state was full.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// The logsource Dozor derives for `event`.
+    pub fn logsource_of(&self, event: &Event) -> LogSource {
+        self.logsources.of(event)
+    }
+
+    /// Evaluates one event, appending the alerts it causes to `alerts`.
+    pub fn evaluate(&mut self, event: &Event, alerts: &mut Vec<Alert>) {
+        let logsource = self.logsources.of(event);
+        let mut matched: Vec<usize> = Vec::new();
+        for (scope, members) in &self.groups {
+            if scope.covers(&logsource) {
+                matched.extend(members.iter().copied().filter(|&r| self.rules[r].matches(event)));
+            }
+        }
+        matched.sort_unstable();
+        for r in matched {
+            if !self.rule_silent[r] {
+                alerts.push(Alert {
+                    rule: RuleRef::of(&self.rules[r].meta),
+                    time: event.time(),
+                    group: Vec::new(),
+                    events: vec![event.clone()],
+                });
+            }
+            for feed in self.rule_feeds[r].clone() {
+                let Feed::Correlation { corr, source } = feed;
+                if let Some(hit) = self.correlations[corr].hit_from_event(source, event) {
+                    self.feed(corr, hit, alerts);
+                }
+            }
+        }
+    }
+
+    fn feed(&mut self, corr: usize, hit: Hit, alerts: &mut Vec<Alert>) {
+        let Some(alert) = self.correlations[corr].add(hit) else {
+            self.enforce_cap();
+            return;
+        };
+        for feed in self.correlation_feeds[corr].clone() {
+            let Feed::Correlation { corr: next, source } = feed;
+            if let Some(hit) = self.correlations[next].hit_from_alert(source, &alert) {
+                self.feed(next, hit, alerts);
+            }
+        }
+        if !self.correlation_silent[corr] {
+            alerts.push(alert);
+        }
+    }
+
+    fn enforce_cap(&mut self) {
+        let mut total: usize = self.correlations.iter().map(Correlation::entries).sum();
+        while total > self.max_entries {
+            let oldest = self
+                .correlations
+                .iter_mut()
+                .filter(|c| c.entries() > 0)
+                .max_by_key(|c| c.entries());
+            match oldest.map(Correlation::evict_oldest) {
+                Some(true) => {
+                    self.evicted += 1;
+                    total -= 1;
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
+fn content_error(path: &std::path::Path, e: std::io::Error) -> RuleError {
+    RuleError::Content { file: path.display().to_string(), reason: e.to_string() }
+}
