@@ -1,6 +1,9 @@
 //! `dozor`: the Dozor SIEM command line.
 
+mod hunt;
+mod inputs;
 mod normalize;
+mod rules_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -18,27 +21,45 @@ struct Cli {
 enum Command {
     /// Normalize log files (or stdin) and print one JSON event per line.
     Normalize(normalize::Args),
+    /// Normalize and detect over files offline and print alerts (exit 1 when any).
+    Hunt(hunt::Args),
+    /// Validate and test rules.
+    #[command(subcommand)]
+    Rules(rules_cmd::Command),
     /// List the supported formats.
     Formats,
     /// Print the taxonomy: every normalized field, its type and meaning.
     Fields,
 }
 
-fn main() -> Result<()> {
+fn main() {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Normalize(args) => normalize::run(&args),
+    let code = match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dozor: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(command: Command) -> Result<i32> {
+    match command {
+        Command::Hunt(args) => hunt::run(&args),
+        Command::Rules(command) => rules_cmd::run(&command),
+        Command::Normalize(args) => normalize::run(&args).map(|()| 0),
         Command::Formats => {
             for format in dozor_formats::FORMATS {
                 println!("{:<12} {}", format.name(), format.description());
             }
-            Ok(())
+            Ok(0)
         }
         Command::Fields => {
             for spec in dozor_event::taxonomy::FIELDS {
                 println!("{:<32} {:<10} {}", spec.name, spec.kind.name(), spec.doc);
             }
-            Ok(())
+            Ok(0)
         }
     }
 }

@@ -2,13 +2,15 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use dozor_collect::{DEFAULT_MAX_RECORD, expand_inputs};
-use dozor_event::{Event, Timestamp};
-use dozor_formats::{Format, ReadContext, Reject, Sink};
+use dozor_collect::DEFAULT_MAX_RECORD;
+use dozor_event::Event;
+use dozor_formats::{Reject, Sink};
+
+use crate::inputs::{FormatSink, format_named, read_inputs};
 
 /// Arguments of `dozor normalize`.
 #[derive(clap::Args)]
@@ -32,9 +34,6 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_MAX_RECORD)]
     max_record: usize,
 }
-
-/// The name under which inputs of no known format are counted.
-const UNRECOGNISED: &str = "unrecognised";
 
 /// Per-format counts.
 #[derive(Default)]
@@ -86,16 +85,20 @@ impl<W: Write> Sink for Output<W> {
     }
 }
 
+impl<W: Write> FormatSink for Output<W> {
+    fn begin(&mut self, format: &'static str) {
+        self.format = format;
+        self.counts.entry(format).or_default();
+    }
+
+    fn failed(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+}
+
 /// Runs `dozor normalize`.
 pub fn run(args: &Args) -> Result<()> {
-    let forced: Option<&'static dyn Format> = match &args.format {
-        Some(name) => Some(dozor_formats::find(name).with_context(|| {
-            let names: Vec<_> = dozor_formats::FORMATS.iter().map(|f| f.name()).collect();
-            format!("unknown format {name:?}; known: {}", names.join(", "))
-        })?),
-        None => None,
-    };
-    let inputs = expand_inputs(&args.paths)?;
+    let forced = args.format.as_deref().map(format_named).transpose()?;
     let rejects = match &args.rejects {
         Some(path) => {
             Some(BufWriter::new(File::create(path).with_context(|| {
@@ -117,66 +120,15 @@ pub fn run(args: &Args) -> Result<()> {
         format: "",
         error: None,
     };
-    let mut unreadable = 0;
-    for input in &inputs {
-        let mut opened = match input.open() {
-            Ok(opened) => opened,
-            Err(e) => {
-                eprintln!("dozor: cannot open {}: {e}", input.display_name());
-                unreadable += 1;
-                continue;
-            }
-        };
-        let format = match forced {
-            Some(format) => format,
-            None => {
-                let head = opened.reader.fill_buf()?;
-                match dozor_formats::detect(head) {
-                    Some(format) => format,
-                    None => {
-                        eprintln!(
-                            "dozor: {}: format not recognised (use --format)",
-                            opened.name
-                        );
-                        let ctx = ReadContext {
-                            source: opened.name.clone(),
-                            received: Timestamp::now(),
-                            max_record: args.max_record,
-                        };
-                        let head = head.to_vec();
-                        let reason = "format not recognised";
-                        out.reject(Reject::new(UNRECOGNISED, &ctx, 0, reason, &head));
-                        unreadable += 1;
-                        continue;
-                    }
-                }
-            }
-        };
-        let ctx = ReadContext {
-            source: opened.name.clone(),
-            received: opened.modified.unwrap_or_else(Timestamp::now),
-            max_record: args.max_record,
-        };
-        out.format = format.name();
-        out.counts.entry(format.name()).or_default();
-        if let Err(e) = format.read(&mut opened.reader, &ctx, &mut out) {
-            eprintln!("dozor: error reading {}: {e}", opened.name);
-            unreadable += 1;
-        }
-        if let Some(e) = out.error.take() {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return Ok(());
-            }
+    let (inputs, unreadable) = match read_inputs(&args.paths, forced, args.max_record, &mut out) {
+        Err(e) if is_broken_pipe(&e) => return Ok(()),
+        other => other?,
+    };
+    if let Err(e) = out.events.flush() {
+        if e.kind() != io::ErrorKind::BrokenPipe {
             return Err(e).context("cannot write output");
         }
     }
-    out.events.flush().or_else(|e| {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            Ok(())
-        } else {
-            Err(e)
-        }
-    })?;
     if let Some(rejects) = out.rejects.as_mut() {
         rejects.flush().context("cannot write rejects")?;
     }
@@ -186,8 +138,14 @@ pub fn run(args: &Args) -> Result<()> {
             eprintln!("{format:<12} {:>10} {:>10}", counts.parsed, counts.rejected);
         }
     }
-    if unreadable > 0 && unreadable == inputs.len() {
+    if unreadable > 0 && unreadable == inputs {
         bail!("no input could be read");
     }
     Ok(())
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
 }

@@ -23,19 +23,27 @@ impl Cond {
     pub(crate) fn compile(expr: &ConditionExpr, names: &[String]) -> Result<Self, RuleError> {
         Ok(match expr {
             ConditionExpr::And(items) => Cond::And(
-                items.iter().map(|i| Cond::compile(i, names)).collect::<Result<_, _>>()?,
+                items
+                    .iter()
+                    .map(|i| Cond::compile(i, names))
+                    .collect::<Result<_, _>>()?,
             ),
             ConditionExpr::Or(items) => Cond::Or(
-                items.iter().map(|i| Cond::compile(i, names)).collect::<Result<_, _>>()?,
+                items
+                    .iter()
+                    .map(|i| Cond::compile(i, names))
+                    .collect::<Result<_, _>>()?,
             ),
             ConditionExpr::Not(inner) => Cond::Not(Box::new(Cond::compile(inner, names)?)),
-            ConditionExpr::Identifier(name) => Cond::Detection(
-                names
-                    .iter()
-                    .position(|n| n == name)
-                    .ok_or_else(|| invalid(format!("condition names unknown detection {name:?}")))?,
-            ),
-            ConditionExpr::Selector { quantifier, pattern } => {
+            ConditionExpr::Identifier(name) => {
+                Cond::Detection(names.iter().position(|n| n == name).ok_or_else(|| {
+                    invalid(format!("condition names unknown detection {name:?}"))
+                })?)
+            }
+            ConditionExpr::Selector {
+                quantifier,
+                pattern,
+            } => {
                 let matched: Vec<usize> = names
                     .iter()
                     .enumerate()
@@ -47,12 +55,16 @@ impl Cond {
                     .map(|(i, _)| i)
                     .collect();
                 if matched.is_empty() {
-                    return Err(invalid(format!("condition pattern {pattern} matches no detection")));
+                    return Err(invalid(format!(
+                        "condition pattern {pattern} matches no detection"
+                    )));
                 }
                 match quantifier {
                     Quantifier::Any => Cond::AtLeast(1, matched),
                     Quantifier::All => Cond::AllOf(matched),
-                    Quantifier::Count(n) => Cond::AtLeast(usize::try_from(*n).unwrap_or(usize::MAX), matched),
+                    Quantifier::Count(n) => {
+                        Cond::AtLeast(usize::try_from(*n).unwrap_or(usize::MAX), matched)
+                    }
                 }
             }
         })
@@ -115,7 +127,8 @@ mod tests {
     #[test]
     fn them_skips_underscored_names() -> Result<(), RuleError> {
         let names = vec!["sel".to_owned(), "_helper".to_owned()];
-        let expr = rsigma_parser::parse_condition("all of them").map_err(|e| invalid(e.to_string()))?;
+        let expr =
+            rsigma_parser::parse_condition("all of them").map_err(|e| invalid(e.to_string()))?;
         let cond = Cond::compile(&expr, &names)?;
         assert!(cond.eval(&mut |i| i == 0));
         Ok(())

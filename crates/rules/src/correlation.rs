@@ -87,8 +87,15 @@ impl Correlation {
             .map(|r| rule.group_by.iter().map(|g| field_for(g, r)).collect())
             .collect();
         let (predicates, value_field, percentile) = match &rule.condition {
-            CorrelationCondition::Threshold { predicates, field, percentile } => (
-                predicates.iter().map(|(op, n)| (*op, *n as f64)).collect::<Vec<_>>(),
+            CorrelationCondition::Threshold {
+                predicates,
+                field,
+                percentile,
+            } => (
+                predicates
+                    .iter()
+                    .map(|(op, n)| (*op, *n as f64))
+                    .collect::<Vec<_>>(),
                 field.as_ref().and_then(|f| f.first().cloned()),
                 *percentile,
             ),
@@ -105,14 +112,18 @@ impl Correlation {
                 | CorrelationType::ValuePercentile
         );
         if needs_field && value_field.is_none() {
-            return Err(invalid(format!("{} needs condition.field", rule.correlation_type.as_str())));
+            return Err(invalid(format!(
+                "{} needs condition.field",
+                rule.correlation_type.as_str()
+            )));
         }
         let value_fields = rule
             .rules
             .iter()
             .map(|r| value_field.as_deref().map(|f| field_for(f, r)))
             .collect();
-        let seconds = i64::try_from(rule.timespan.seconds).map_err(|_| invalid("timespan too long"))?;
+        let seconds =
+            i64::try_from(rule.timespan.seconds).map_err(|_| invalid("timespan too long"))?;
         Ok(Self {
             meta: Arc::new(meta),
             kind: rule.correlation_type,
@@ -129,17 +140,30 @@ impl Correlation {
     }
 
     /// The hit for a match of referenced rule `source` on `event`, or `None` when the
-    /// event lacks a time or a group-by field.
+    /// event has no time at all.
     pub(crate) fn hit_from_event(&self, source: usize, event: &Event) -> Option<Hit> {
-        let time = event
-            .time()
-            .or_else(|| event.get(dozor_event::taxonomy::RECV_TIME).and_then(Value::as_time))?;
+        let time = event.time().or_else(|| {
+            event
+                .get(dozor_event::taxonomy::RECV_TIME)
+                .and_then(Value::as_time)
+        })?;
+        // A missing group-by field groups as the empty value: a log read from a file
+        // without a host still correlates within itself.
         let group = self.group_fields[source]
             .iter()
-            .map(|a| a.get(event).map(ToString::to_string))
-            .collect::<Option<Vec<_>>>()?;
-        let value = self.value_fields[source].as_ref().and_then(|a| a.get(event)).map(ToString::to_string);
-        Some(Hit { source, time, group, value, events: vec![event.clone()] })
+            .map(|a| a.get(event).map(ToString::to_string).unwrap_or_default())
+            .collect();
+        let value = self.value_fields[source]
+            .as_ref()
+            .and_then(|a| a.get(event))
+            .map(ToString::to_string);
+        Some(Hit {
+            source,
+            time,
+            group,
+            value,
+            events: vec![event.clone()],
+        })
     }
 
     /// The hit for an alert of a chained correlation `source`.
@@ -155,10 +179,23 @@ impl Correlation {
                     .iter()
                     .find(|(k, _)| k == name)
                     .map(|(_, v)| v.clone())
-                    .or_else(|| alert.events.last().and_then(|e| accessor.get(e)).map(ToString::to_string))
+                    .or_else(|| {
+                        alert
+                            .events
+                            .last()
+                            .and_then(|e| accessor.get(e))
+                            .map(ToString::to_string)
+                    })
+                    .unwrap_or_default()
             })
-            .collect::<Option<Vec<_>>>()?;
-        Some(Hit { source, time, group, value: None, events: alert.events.clone() })
+            .collect();
+        Some(Hit {
+            source,
+            time,
+            group,
+            value: None,
+            events: alert.events.clone(),
+        })
     }
 
     /// Adds a hit; returns the alert if a window now satisfies the condition.
@@ -208,7 +245,8 @@ impl Correlation {
         match self.kind {
             CorrelationType::EventCount => threshold(window.len() as f64),
             CorrelationType::ValueCount => {
-                let mut values: Vec<&str> = window.iter().filter_map(|h| h.value.as_deref()).collect();
+                let mut values: Vec<&str> =
+                    window.iter().filter_map(|h| h.value.as_deref()).collect();
                 values.sort_unstable();
                 values.dedup();
                 threshold(values.len() as f64)
@@ -229,7 +267,10 @@ impl Correlation {
                 }
                 false
             }
-            CorrelationType::ValueSum | CorrelationType::ValueAvg | CorrelationType::ValueMedian | CorrelationType::ValuePercentile => {
+            CorrelationType::ValueSum
+            | CorrelationType::ValueAvg
+            | CorrelationType::ValueMedian
+            | CorrelationType::ValuePercentile => {
                 let mut numbers: Vec<f64> = window
                     .iter()
                     .filter_map(|h| h.value.as_deref()?.trim().parse().ok())

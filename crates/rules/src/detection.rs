@@ -35,7 +35,10 @@ pub(crate) enum Node {
 }
 
 impl Node {
-    pub(crate) fn compile(detection: &Detection, ctx: &CompileContext<'_>) -> Result<Self, RuleError> {
+    pub(crate) fn compile(
+        detection: &Detection,
+        ctx: &CompileContext<'_>,
+    ) -> Result<Self, RuleError> {
         Ok(match detection {
             Detection::AllOf(items) => Node::All(
                 items
@@ -60,7 +63,11 @@ impl Node {
                     .iter()
                     .map(|v| match v {
                         SigmaValue::String(s) => StrMatcher::from_sigma(s, true, true, false),
-                        other => Ok(StrMatcher::literal(&other.to_string(), Anchor::Contains, false)),
+                        other => Ok(StrMatcher::literal(
+                            &other.to_string(),
+                            Anchor::Contains,
+                            false,
+                        )),
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -75,9 +82,11 @@ impl Node {
             Node::All(children) => children.iter().all(|c| c.matches(event)),
             Node::Any(children) => children.iter().any(|c| c.matches(event)),
             Node::Item(item) => item.matches(event),
-            Node::Keywords(matchers) => event
-                .get(taxonomy::BODY)
-                .is_some_and(|body| matchers.iter().any(|m| for_each_text(body, |t| m.is_match(t)))),
+            Node::Keywords(matchers) => event.get(taxonomy::BODY).is_some_and(|body| {
+                matchers
+                    .iter()
+                    .any(|m| for_each_text(body, |t| m.is_match(t)))
+            }),
         }
     }
 }
@@ -104,7 +113,11 @@ enum Test {
     Number(Compare, f64),
     Cidr(IpNet),
     /// The value relates to another field's value (`fieldref`).
-    FieldRef { other: Accessor, anchor: Anchor, cased: bool },
+    FieldRef {
+        other: Accessor,
+        anchor: Anchor,
+        cased: bool,
+    },
     /// A part of a timestamp field equals a number (`minute` .. `year`).
     TimePart(TimePart, i64),
 }
@@ -125,12 +138,11 @@ impl Item {
             return Err(unsupported("keyword values under a modifier key"));
         };
         let field = ctx.mappings.resolve(ctx.logsource, name);
-        let test = compile_test(&item.field.modifiers, &item.values, ctx)
-            .map_err(|e| match e {
-                RuleError::Invalid(m) => invalid(format!("field {name}: {m}")),
-                RuleError::Unsupported(m) => unsupported(format!("field {name}: {m}")),
-                other => other,
-            })?;
+        let test = compile_test(&item.field.modifiers, &item.values, ctx).map_err(|e| match e {
+            RuleError::Invalid(m) => invalid(format!("field {name}: {m}")),
+            RuleError::Unsupported(m) => unsupported(format!("field {name}: {m}")),
+            other => other,
+        })?;
         Ok(Self { field, test })
     }
 
@@ -156,7 +168,11 @@ impl Test {
                 Value::List(items) => items.iter().filter_map(ip_of).any(|ip| net.contains(&ip)),
                 v => ip_of(v).is_some_and(|ip| net.contains(&ip)),
             }),
-            Test::FieldRef { other, anchor, cased } => {
+            Test::FieldRef {
+                other,
+                anchor,
+                cased,
+            } => {
                 let (Some(value), Some(other)) = (value, other.get(event)) else {
                     return false;
                 };
@@ -267,23 +283,33 @@ impl Mods {
             return Err(invalid("regex flags i/m/s without re"));
         }
         if m.utf16.is_some() && m.base64.is_none() {
-            return Err(unsupported("utf16/wide without base64: a byte sequence cannot be matched as text"));
+            return Err(unsupported(
+                "utf16/wide without base64: a byte sequence cannot be matched as text",
+            ));
         }
         let kinds = [m.regex, m.cidr, m.compare.is_some(), m.exists, m.fieldref]
             .iter()
             .filter(|k| **k)
             .count();
         if kinds > 1 {
-            return Err(unsupported("re, cidr, lt/gt, exists and fieldref cannot be combined"));
+            return Err(unsupported(
+                "re, cidr, lt/gt, exists and fieldref cannot be combined",
+            ));
         }
-        if (m.regex || m.cidr || m.compare.is_some() || m.exists) && (m.anchor.is_some() || m.base64.is_some() || m.windash) {
+        if (m.regex || m.cidr || m.compare.is_some() || m.exists)
+            && (m.anchor.is_some() || m.base64.is_some() || m.windash)
+        {
             return Err(unsupported("string modifiers on a non-string comparison"));
         }
         Ok(m)
     }
 }
 
-fn compile_test(modifiers: &[Modifier], values: &[SigmaValue], ctx: &CompileContext<'_>) -> Result<Test, RuleError> {
+fn compile_test(
+    modifiers: &[Modifier],
+    values: &[SigmaValue],
+    ctx: &CompileContext<'_>,
+) -> Result<Test, RuleError> {
     let m = Mods::read(modifiers)?;
     if values.is_empty() {
         return Err(invalid("no values"));
@@ -291,8 +317,12 @@ fn compile_test(modifiers: &[Modifier], values: &[SigmaValue], ctx: &CompileCont
     if m.exists {
         return match values {
             [SigmaValue::Bool(b)] => Ok(Test::Exists(*b)),
-            [SigmaValue::String(s)] if s.original.eq_ignore_ascii_case("true") => Ok(Test::Exists(true)),
-            [SigmaValue::String(s)] if s.original.eq_ignore_ascii_case("false") => Ok(Test::Exists(false)),
+            [SigmaValue::String(s)] if s.original.eq_ignore_ascii_case("true") => {
+                Ok(Test::Exists(true))
+            }
+            [SigmaValue::String(s)] if s.original.eq_ignore_ascii_case("false") => {
+                Ok(Test::Exists(false))
+            }
             _ => Err(invalid("exists takes one boolean")),
         };
     }
@@ -300,17 +330,33 @@ fn compile_test(modifiers: &[Modifier], values: &[SigmaValue], ctx: &CompileCont
     for value in values {
         groups.push(compile_value(value, &m, ctx)?);
     }
-    let test = if m.all { Test::All(groups) } else { Test::Any(groups) };
-    Ok(if m.neq { Test::NotEqual(Box::new(test)) } else { test })
+    let test = if m.all {
+        Test::All(groups)
+    } else {
+        Test::Any(groups)
+    };
+    Ok(if m.neq {
+        Test::NotEqual(Box::new(test))
+    } else {
+        test
+    })
 }
 
 /// One rule value under the modifiers: a test that is the OR of its expansions.
-fn compile_value(value: &SigmaValue, m: &Mods, ctx: &CompileContext<'_>) -> Result<Test, RuleError> {
+fn compile_value(
+    value: &SigmaValue,
+    m: &Mods,
+    ctx: &CompileContext<'_>,
+) -> Result<Test, RuleError> {
     if let Some(op) = m.compare {
         let n = match value {
             SigmaValue::Integer(n) => *n as f64,
             SigmaValue::Float(f) => *f,
-            SigmaValue::String(s) => s.original.trim().parse().map_err(|_| invalid("lt/gt take numbers"))?,
+            SigmaValue::String(s) => s
+                .original
+                .trim()
+                .parse()
+                .map_err(|_| invalid("lt/gt take numbers"))?,
             _ => return Err(invalid("lt/gt take numbers")),
         };
         return Ok(Test::Number(op, n));
@@ -318,7 +364,11 @@ fn compile_value(value: &SigmaValue, m: &Mods, ctx: &CompileContext<'_>) -> Resu
     if let Some(part) = m.time_part {
         let n = match value {
             SigmaValue::Integer(n) => *n,
-            SigmaValue::String(s) => s.original.trim().parse().map_err(|_| invalid("time parts take integers"))?,
+            SigmaValue::String(s) => s
+                .original
+                .trim()
+                .parse()
+                .map_err(|_| invalid("time parts take integers"))?,
             _ => return Err(invalid("time parts take integers")),
         };
         return Ok(Test::TimePart(part, n));
@@ -336,7 +386,12 @@ fn compile_value(value: &SigmaValue, m: &Mods, ctx: &CompileContext<'_>) -> Resu
         SigmaValue::Bool(b) => SigmaString::from_raw(&b.to_string()),
     };
     if m.regex {
-        return Ok(Test::Str(StrMatcher::regex(&text.original, m.re_i, m.re_m, m.re_s)?));
+        return Ok(Test::Str(StrMatcher::regex(
+            &text.original,
+            m.re_i,
+            m.re_m,
+            m.re_s,
+        )?));
     }
     if m.cidr {
         return Ok(Test::Cidr(parse_cidr(&text.original)?));
@@ -359,11 +414,17 @@ fn compile_value(value: &SigmaValue, m: &Mods, ctx: &CompileContext<'_>) -> Resu
                     }
                 }
             }
-            Expanded::Regex(re) => alternatives.push(Test::Str(StrMatcher::regex(&re, !m.cased, false, false)?)),
+            Expanded::Regex(re) => {
+                alternatives.push(Test::Str(StrMatcher::regex(&re, !m.cased, false, false)?))
+            }
             Expanded::Cidr(net) => alternatives.push(Test::Cidr(parse_cidr(&net)?)),
         }
     }
-    Ok(if alternatives.len() == 1 { alternatives.remove(0) } else { Test::Any(alternatives) })
+    Ok(if alternatives.len() == 1 {
+        alternatives.remove(0)
+    } else {
+        Test::Any(alternatives)
+    })
 }
 
 fn string_matcher(s: &SigmaString, m: &Mods) -> Result<StrMatcher, RuleError> {
@@ -408,9 +469,17 @@ fn expand(s: &SigmaString, enabled: bool, lists: &Lists) -> Result<Vec<Expanded>
                     out.push(rest);
                 }
             }
-            Entry::Regex(re) if before.is_empty() && after.is_empty() => out.push(Expanded::Regex(re.clone())),
-            Entry::Cidr(net) if before.is_empty() && after.is_empty() => out.push(Expanded::Cidr(net.clone())),
-            _ => return Err(unsupported(format!("list %{name}% has regex or CIDR entries, which cannot be embedded in text"))),
+            Entry::Regex(re) if before.is_empty() && after.is_empty() => {
+                out.push(Expanded::Regex(re.clone()))
+            }
+            Entry::Cidr(net) if before.is_empty() && after.is_empty() => {
+                out.push(Expanded::Cidr(net.clone()))
+            }
+            _ => {
+                return Err(unsupported(format!(
+                    "list %{name}% has regex or CIDR entries, which cannot be embedded in text"
+                )));
+            }
         }
     }
     Ok(out)
@@ -433,8 +502,14 @@ fn windash(s: &SigmaString, enabled: bool) -> Vec<SigmaString> {
                 let chars: Vec<char> = text.chars().collect();
                 let mut chunk_variants: Vec<String> = vec![String::new()];
                 for (i, &c) in chars.iter().enumerate() {
-                    let next_word = chars.get(i + 1).is_some_and(|n| n.is_alphanumeric() || *n == '_');
-                    if (c == '-' || c == '/') && !prev_word && next_word && chunk_variants.len() < 625 {
+                    let next_word = chars
+                        .get(i + 1)
+                        .is_some_and(|n| n.is_alphanumeric() || *n == '_');
+                    if (c == '-' || c == '/')
+                        && !prev_word
+                        && next_word
+                        && chunk_variants.len() < 625
+                    {
                         chunk_variants = chunk_variants
                             .iter()
                             .flat_map(|v| DASHES.iter().map(move |d| format!("{v}{d}")))
@@ -467,7 +542,10 @@ fn windash(s: &SigmaString, enabled: bool) -> Vec<SigmaString> {
     }
     variants
         .into_iter()
-        .map(|parts| SigmaString { original: s.original.clone(), parts })
+        .map(|parts| SigmaString {
+            original: s.original.clone(),
+            parts,
+        })
         .collect()
 }
 
@@ -505,7 +583,9 @@ fn encode(s: &SigmaString, m: &Mods) -> Result<Vec<SigmaString>, RuleError> {
             _ => 2,
         };
         let end = encoded.len().saturating_sub(cut);
-        out.push(SigmaString::from_raw(encoded.get(*start..end).unwrap_or_default()));
+        out.push(SigmaString::from_raw(
+            encoded.get(*start..end).unwrap_or_default(),
+        ));
     }
     Ok(out)
 }
@@ -516,7 +596,10 @@ mod tests {
 
     #[test]
     fn base64offset_matches_pysigma() {
-        let m = Mods { base64: Some(true), ..Mods::default() };
+        let m = Mods {
+            base64: Some(true),
+            ..Mods::default()
+        };
         let out: Vec<String> = encode(&SigmaString::from_raw("/bin/sh"), &m)
             .expect("encodes")
             .into_iter()

@@ -56,11 +56,10 @@ pub(crate) struct FieldMappings {
 impl FieldMappings {
     /// Adds the mapping file `text` (YAML) named `file`.
     pub(crate) fn add(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
-        let mapping: MappingFile =
-            yaml_serde::from_str(text).map_err(|e| RuleError::Content {
-                file: file.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let mapping: MappingFile = yaml_serde::from_str(text).map_err(|e| RuleError::Content {
+            file: file.to_owned(),
+            reason: e.to_string(),
+        })?;
         self.entries.push((mapping.logsource, mapping.fields));
         Ok(())
     }

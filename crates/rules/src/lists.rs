@@ -69,8 +69,10 @@ impl Lists {
 
     /// Adds a list of plain Sigma strings.
     pub fn add(&mut self, name: &str, entries: impl IntoIterator<Item = String>) {
-        self.lists
-            .insert(name.to_owned(), entries.into_iter().map(Entry::Text).collect());
+        self.lists.insert(
+            name.to_owned(),
+            entries.into_iter().map(Entry::Text).collect(),
+        );
     }
 
     /// The entries of the list `name`.

@@ -59,12 +59,20 @@ pub(crate) fn parse_file(source: String, text: &str, report: &mut LoadReport) ->
     let collection = match rsigma_parser::parse_sigma_yaml(text) {
         Ok(collection) => collection,
         Err(e) => {
-            report.rejected.push(Rejected { source: source.clone(), rule: None, reason: RuleError::Parse(e.to_string()).to_string() });
+            report.rejected.push(Rejected {
+                source: source.clone(),
+                rule: None,
+                reason: RuleError::Parse(e.to_string()).to_string(),
+            });
             SigmaCollection::new()
         }
     };
     for error in &collection.errors {
-        report.rejected.push(Rejected { source: source.clone(), rule: None, reason: RuleError::Parse(error.clone()).to_string() });
+        report.rejected.push(Rejected {
+            source: source.clone(),
+            rule: None,
+            reason: RuleError::Parse(error.clone()).to_string(),
+        });
     }
     ParsedFile { source, collection }
 }
@@ -73,12 +81,17 @@ pub(crate) fn parse_file(source: String, text: &str, report: &mut LoadReport) ->
 pub(crate) fn yaml_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         entries.sort();
         for entry in entries {
             if entry.is_dir() {
                 files.extend(yaml_files(&entry)?);
-            } else if matches!(entry.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+            } else if matches!(
+                entry.extension().and_then(|e| e.to_str()),
+                Some("yml" | "yaml")
+            ) {
                 files.push(entry);
             }
         }

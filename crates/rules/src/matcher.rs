@@ -58,7 +58,13 @@ impl StrMatcher {
     }
 
     fn from_parts(parts: &[StringPart], cased: bool) -> Result<Self, RuleError> {
-        let fold = |s: &str| if cased { s.to_owned() } else { s.to_lowercase() };
+        let fold = |s: &str| {
+            if cased {
+                s.to_owned()
+            } else {
+                s.to_lowercase()
+            }
+        };
         let star = |p: &StringPart| matches!(p, StringPart::Special(SpecialChar::WildcardMulti));
         fn plain(p: &StringPart) -> Option<&str> {
             match p {
@@ -88,7 +94,9 @@ impl StrMatcher {
                     }
                 }
                 pattern.push('$');
-                StrTest::Regex(Regex::new(&pattern).map_err(|e| invalid(format!("wildcard pattern: {e}")))?)
+                StrTest::Regex(
+                    Regex::new(&pattern).map_err(|e| invalid(format!("wildcard pattern: {e}")))?,
+                )
             }
         };
         Ok(Self { test, cased })
@@ -96,7 +104,11 @@ impl StrMatcher {
 
     /// A matcher for a literal needle (no wildcards).
     pub(crate) fn literal(needle: &str, how: Anchor, cased: bool) -> Self {
-        let needle = if cased { needle.to_owned() } else { needle.to_lowercase() };
+        let needle = if cased {
+            needle.to_owned()
+        } else {
+            needle.to_lowercase()
+        };
         let test = match how {
             Anchor::Exact => StrTest::Exact(needle),
             Anchor::Prefix => StrTest::Prefix(needle),
@@ -107,7 +119,12 @@ impl StrMatcher {
     }
 
     /// A regular-expression matcher (`re` modifier); case-sensitive unless `i`.
-    pub(crate) fn regex(pattern: &str, ignore_case: bool, multiline: bool, dot_all: bool) -> Result<Self, RuleError> {
+    pub(crate) fn regex(
+        pattern: &str,
+        ignore_case: bool,
+        multiline: bool,
+        dot_all: bool,
+    ) -> Result<Self, RuleError> {
         let mut flags = String::new();
         if ignore_case {
             flags.push('i');
@@ -118,9 +135,17 @@ impl StrMatcher {
         if dot_all {
             flags.push('s');
         }
-        let full = if flags.is_empty() { pattern.to_owned() } else { format!("(?{flags}){pattern}") };
-        let regex = Regex::new(&full).map_err(|e| invalid(format!("regular expression {pattern:?}: {e}")))?;
-        Ok(Self { test: StrTest::Regex(regex), cased: true })
+        let full = if flags.is_empty() {
+            pattern.to_owned()
+        } else {
+            format!("(?{flags}){pattern}")
+        };
+        let regex = Regex::new(&full)
+            .map_err(|e| invalid(format!("regular expression {pattern:?}: {e}")))?;
+        Ok(Self {
+            test: StrTest::Regex(regex),
+            cased: true,
+        })
     }
 
     /// Whether `text` matches.
@@ -246,7 +271,9 @@ mod tests {
         assert!(!sigma("a\\?c", false, false, false).is_match("abc"));
         assert!(sigma("a\\?c", false, false, false).is_match("a?c"));
         assert!(sigma("x*y", false, false, false).is_match("x\nany\ny"));
-        assert!(sigma("bot", true, true, false).is_match("https://api.telegram.org/BOT123/getUpdates"));
+        assert!(
+            sigma("bot", true, true, false).is_match("https://api.telegram.org/BOT123/getUpdates")
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use dozor_event::Event;
-use rsigma_parser::{SigmaRule, FilterRule};
+use rsigma_parser::{FilterRule, SigmaRule};
 use serde::Serialize;
 
 use crate::condition::Cond;
@@ -99,7 +99,10 @@ impl RuleMeta {
                     .then(|| format!("T{}", rest.to_ascii_uppercase()))
             })
             .collect();
-        let reference_rule = custom.get("reference_rule").and_then(|v| v.as_str()).map(str::to_owned);
+        let reference_rule = custom
+            .get("reference_rule")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
         Self {
             id: id.unwrap_or(title).to_owned(),
             name: name.map(str::to_owned),
@@ -128,7 +131,9 @@ impl Logic {
         ctx: &CompileContext<'_>,
     ) -> Result<Self, RuleError> {
         if detection.timeframe.is_some() {
-            return Err(unsupported("timeframe (Sigma v1 aggregation): use a correlation rule"));
+            return Err(unsupported(
+                "timeframe (Sigma v1 aggregation): use a correlation rule",
+            ));
         }
         let mut names: Vec<String> = detection.named.keys().cloned().collect();
         names.sort();
@@ -144,7 +149,10 @@ impl Logic {
             .iter()
             .map(|c| Cond::compile(c, &names))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { detections, conditions })
+        Ok(Self {
+            detections,
+            conditions,
+        })
     }
 
     /// Whether any condition holds for `event`; each detection is evaluated at most once.
@@ -203,11 +211,20 @@ impl DetectionRule {
             &rule.custom_attributes,
             source,
         );
-        Ok(Self { meta: Arc::new(meta), logsource, logic, filters: Vec::new() })
+        Ok(Self {
+            meta: Arc::new(meta),
+            logsource,
+            logic,
+            filters: Vec::new(),
+        })
     }
 
     /// Adds a Sigma filter rule's logic, compiled for this rule's logsource.
-    pub(crate) fn add_filter(&mut self, filter: &FilterRule, ctx: &CompileContext<'_>) -> Result<(), RuleError> {
+    pub(crate) fn add_filter(
+        &mut self,
+        filter: &FilterRule,
+        ctx: &CompileContext<'_>,
+    ) -> Result<(), RuleError> {
         self.filters.push(Logic::compile(&filter.detection, ctx)?);
         Ok(())
     }

@@ -93,7 +93,9 @@ impl RuleSet {
         for root in &options.rule_paths {
             for file in yaml_files(root).map_err(|e| content_error(root, e))? {
                 match std::fs::read_to_string(&file) {
-                    Ok(text) => user.push(parse_file(file.display().to_string(), &text, &mut report)),
+                    Ok(text) => {
+                        user.push(parse_file(file.display().to_string(), &text, &mut report))
+                    }
                     Err(e) => report.rejected.push(Rejected {
                         source: file.display().to_string(),
                         rule: None,
@@ -108,7 +110,9 @@ impl RuleSet {
             .flat_map(|f| f.collection.rules.iter().filter_map(|r| r.id.clone()))
             .collect();
         for file in &mut parsed {
-            file.collection.rules.retain(|r| r.id.as_ref().is_none_or(|id| !user_ids.contains(id)));
+            file.collection
+                .rules
+                .retain(|r| r.id.as_ref().is_none_or(|id| !user_ids.contains(id)));
         }
         parsed.extend(user);
 
@@ -120,7 +124,11 @@ impl RuleSet {
                     rule.logsource.service.as_deref(),
                     rule.logsource.category.as_deref(),
                 );
-                let ctx = CompileContext { logsource: &logsource, mappings: &mappings, lists: &lists };
+                let ctx = CompileContext {
+                    logsource: &logsource,
+                    mappings: &mappings,
+                    lists: &lists,
+                };
                 match DetectionRule::compile(rule, &file.source, &ctx) {
                     Ok(compiled) => rules.push(compiled),
                     Err(e) => report.rejected.push(Rejected {
@@ -143,13 +151,21 @@ impl RuleSet {
                             .any(|r| *r == rule.meta.id || rule.meta.name.as_deref() == Some(r)),
                     };
                     let scope = filter.logsource.as_ref().map(|l| {
-                        LogSource::new(l.product.as_deref(), l.service.as_deref(), l.category.as_deref())
+                        LogSource::new(
+                            l.product.as_deref(),
+                            l.service.as_deref(),
+                            l.category.as_deref(),
+                        )
                     });
                     if !targeted || scope.as_ref().is_some_and(|s| !s.covers(&rule.logsource)) {
                         continue;
                     }
                     let logsource = rule.logsource.clone();
-                    let ctx = CompileContext { logsource: &logsource, mappings: &mappings, lists: &lists };
+                    let ctx = CompileContext {
+                        logsource: &logsource,
+                        mappings: &mappings,
+                        lists: &lists,
+                    };
                     if let Err(e) = rule.add_filter(filter, &ctx) {
                         result = Err(e);
                         break;
@@ -173,13 +189,20 @@ impl RuleSet {
                     Ok(c) => correlations.push(c),
                     Err(e) => report.rejected.push(Rejected {
                         source: file.source.clone(),
-                        rule: Some(correlation.id.clone().unwrap_or_else(|| correlation.title.clone())),
+                        rule: Some(
+                            correlation
+                                .id
+                                .clone()
+                                .unwrap_or_else(|| correlation.title.clone()),
+                        ),
                         reason: e.to_string(),
                     }),
                 }
             }
         }
-        let names_rule = |meta: &RuleMeta, reference: &str| meta.id == reference || meta.name.as_deref() == Some(reference);
+        let names_rule = |meta: &RuleMeta, reference: &str| {
+            meta.id == reference || meta.name.as_deref() == Some(reference)
+        };
         let mut rule_feeds = vec![Vec::new(); rules.len()];
         let mut correlation_feeds = vec![Vec::new(); correlations.len()];
         let mut rule_silent = vec![false; rules.len()];
@@ -189,11 +212,17 @@ impl RuleSet {
         let mut broken = Vec::new();
         for (c, correlation) in correlations.iter().enumerate() {
             for (source, reference) in correlation.rules.iter().enumerate() {
-                if let Some(r) = rules.iter().position(|rule| names_rule(&rule.meta, reference)) {
+                if let Some(r) = rules
+                    .iter()
+                    .position(|rule| names_rule(&rule.meta, reference))
+                {
                     rule_feeds[r].push(Feed::Correlation { corr: c, source });
                     rule_silent[r] = true;
                     rule_generates[r] |= correlation.generate;
-                } else if let Some(o) = correlations.iter().position(|other| names_rule(&other.meta, reference)) {
+                } else if let Some(o) = correlations
+                    .iter()
+                    .position(|other| names_rule(&other.meta, reference))
+                {
                     correlation_feeds[o].push(Feed::Correlation { corr: c, source });
                     correlation_silent[o] = true;
                     correlation_generates[o] |= correlation.generate;
@@ -204,7 +233,11 @@ impl RuleSet {
         }
         for (c, reason) in broken.iter().rev() {
             let meta = &correlations[*c].meta;
-            report.rejected.push(Rejected { source: meta.source.clone(), rule: Some(meta.id.clone()), reason: reason.clone() });
+            report.rejected.push(Rejected {
+                source: meta.source.clone(),
+                rule: Some(meta.id.clone()),
+                reason: reason.clone(),
+            });
         }
         let broken: Vec<usize> = broken.iter().map(|(c, _)| *c).collect();
         for feeds in rule_feeds.iter_mut().chain(correlation_feeds.iter_mut()) {
@@ -250,7 +283,10 @@ impl RuleSet {
 
     /// Every loaded rule's metadata: detection rules, then correlations.
     pub fn rules(&self) -> impl Iterator<Item = &RuleMeta> {
-        self.rules.iter().map(|r| r.meta.as_ref()).chain(self.correlations.iter().map(|c| c.meta.as_ref()))
+        self.rules
+            .iter()
+            .map(|r| r.meta.as_ref())
+            .chain(self.correlations.iter().map(|c| c.meta.as_ref()))
     }
 
     /// How many correlation hits were evicted because the state was full.
@@ -269,7 +305,12 @@ impl RuleSet {
         let mut matched: Vec<usize> = Vec::new();
         for (scope, members) in &self.groups {
             if scope.covers(&logsource) {
-                matched.extend(members.iter().copied().filter(|&r| self.rules[r].matches(event)));
+                matched.extend(
+                    members
+                        .iter()
+                        .copied()
+                        .filter(|&r| self.rules[r].matches(event)),
+                );
             }
         }
         matched.sort_unstable();
@@ -327,5 +368,8 @@ impl RuleSet {
 }
 
 fn content_error(path: &std::path::Path, e: std::io::Error) -> RuleError {
-    RuleError::Content { file: path.display().to_string(), reason: e.to_string() }
+    RuleError::Content {
+        file: path.display().to_string(),
+        reason: e.to_string(),
+    }
 }

@@ -1,0 +1,157 @@
+//! `dozor hunt`: normalize and detect over files offline, printing alerts.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use dozor_collect::DEFAULT_MAX_RECORD;
+use dozor_event::Event;
+use dozor_formats::{Reject, Sink};
+use dozor_rules::{Alert, RuleSet, RuleSetOptions};
+
+use crate::inputs::{FormatSink, format_named, read_inputs};
+
+/// How alerts are printed.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputKind {
+    /// One line per alert, aligned.
+    Table,
+    /// One JSON object per alert.
+    Jsonl,
+}
+
+/// Arguments of `dozor hunt`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files or directories to read (`-` for stdin).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Sigma rule files or directories to load besides (or instead of) the shipped pack.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// List files or directories for `|expand` placeholders.
+    #[arg(long = "lists", value_name = "PATH")]
+    lists: Vec<PathBuf>,
+    /// Do not load the shipped rules.
+    #[arg(long)]
+    no_builtin: bool,
+    /// Read every input as this format instead of detecting it.
+    #[arg(long)]
+    format: Option<String>,
+    /// How to print alerts.
+    #[arg(long, value_enum, default_value = "table")]
+    output: OutputKind,
+}
+
+/// Feeds every event to the rule set and prints alerts as they come.
+struct Hunter<W: Write> {
+    rules: RuleSet,
+    out: W,
+    kind: OutputKind,
+    alerts: Vec<Alert>,
+    fired: u64,
+    events: u64,
+    rejected: u64,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> Sink for Hunter<W> {
+    fn event(&mut self, event: Event) {
+        self.events += 1;
+        self.rules.evaluate(&event, &mut self.alerts);
+        for alert in self.alerts.drain(..) {
+            self.fired += 1;
+            if self.error.is_none() {
+                if let Err(e) = print_alert(&mut self.out, self.kind, &alert) {
+                    self.error = Some(e);
+                }
+            }
+        }
+    }
+
+    fn reject(&mut self, _reject: Reject) {
+        self.rejected += 1;
+    }
+}
+
+impl<W: Write> FormatSink for Hunter<W> {
+    fn begin(&mut self, _format: &'static str) {}
+
+    fn failed(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+}
+
+fn print_alert(out: &mut impl Write, kind: OutputKind, alert: &Alert) -> io::Result<()> {
+    match kind {
+        OutputKind::Jsonl => {
+            serde_json::to_writer(&mut *out, &alert.to_json())?;
+            out.write_all(b"\n")
+        }
+        OutputKind::Table => {
+            let time = alert.time.map(dozor_event::format_time).unwrap_or_default();
+            let host = alert
+                .events
+                .last()
+                .and_then(|e| {
+                    e.get(dozor_event::taxonomy::EVENT_SRC_HOST)
+                        .or_else(|| e.get(dozor_event::taxonomy::SRC_IP))
+                })
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "-".to_owned());
+            writeln!(
+                out,
+                "{time:<24} {:<8} {:<12} {:<20} {} [{}] events={}",
+                alert.rule.level,
+                alert.rule.reference_rule.as_deref().unwrap_or("-"),
+                host,
+                alert.rule.title,
+                alert.rule.techniques.join(","),
+                alert.events.len()
+            )
+        }
+    }
+}
+
+/// Runs `dozor hunt`; the exit code is 0 without alerts, 1 with alerts.
+pub fn run(args: &Args) -> Result<i32> {
+    let forced = args.format.as_deref().map(format_named).transpose()?;
+    let options = RuleSetOptions {
+        builtin_rules: !args.no_builtin,
+        rule_paths: args.rules.clone(),
+        list_paths: args.lists.clone(),
+        ..RuleSetOptions::default()
+    };
+    let rules = RuleSet::load(&options)?;
+    let report = rules.report();
+    if !report.rejected.is_empty() {
+        eprintln!(
+            "dozor: {} rules rejected (see `dozor rules validate`)",
+            report.rejected.len()
+        );
+    }
+    let stdout = io::stdout().lock();
+    let mut hunter = Hunter {
+        rules,
+        out: BufWriter::new(stdout),
+        kind: args.output,
+        alerts: Vec::new(),
+        fired: 0,
+        events: 0,
+        rejected: 0,
+        error: None,
+    };
+    read_inputs(&args.paths, forced, DEFAULT_MAX_RECORD, &mut hunter)?;
+    hunter.out.flush().context("cannot write output")?;
+    if hunter.rules.evicted() > 0 {
+        eprintln!(
+            "dozor: correlation state full: {} hits evicted",
+            hunter.rules.evicted()
+        );
+    }
+    eprintln!(
+        "dozor: {} events, {} rejected records, {} alerts",
+        hunter.events, hunter.rejected, hunter.fired
+    );
+    Ok(i32::from(hunter.fired > 0))
+}

@@ -1,0 +1,98 @@
+//! Reading every input with its format: the loop `normalize`, `hunt` and `rules test`
+//! share.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use dozor_collect::expand_inputs;
+use dozor_event::Timestamp;
+use dozor_formats::{Format, ReadContext, Reject, Sink};
+
+/// The name under which inputs of no known format are counted.
+pub const UNRECOGNISED: &str = "unrecognised";
+
+/// A sink that is told which format each input is read with.
+pub trait FormatSink: Sink {
+    /// The next events and rejects come from an input read as `format`.
+    fn begin(&mut self, format: &'static str);
+    /// An output error that should stop reading, if any.
+    fn failed(&mut self) -> Option<std::io::Error> {
+        None
+    }
+}
+
+/// The format named `name`, or an error listing the known ones.
+pub fn format_named(name: &str) -> Result<&'static dyn Format> {
+    dozor_formats::find(name).with_context(|| {
+        let names: Vec<_> = dozor_formats::FORMATS.iter().map(|f| f.name()).collect();
+        format!("unknown format {name:?}; known: {}", names.join(", "))
+    })
+}
+
+/// Reads every input under `paths` into `sink`; returns how many inputs could not be
+/// read at all. Inputs whose format is not recognised are counted as rejects.
+pub fn read_inputs(
+    paths: &[PathBuf],
+    forced: Option<&'static dyn Format>,
+    max_record: usize,
+    sink: &mut dyn FormatSink,
+) -> Result<(usize, usize)> {
+    let inputs = expand_inputs(paths)?;
+    let mut unreadable = 0;
+    for input in &inputs {
+        let mut opened = match input.open() {
+            Ok(opened) => opened,
+            Err(e) => {
+                eprintln!("dozor: cannot open {}: {e}", input.display_name());
+                unreadable += 1;
+                continue;
+            }
+        };
+        let format = match forced {
+            Some(format) => format,
+            None => {
+                let head = opened.reader.fill_buf()?;
+                match dozor_formats::detect(head) {
+                    Some(format) => format,
+                    None => {
+                        eprintln!(
+                            "dozor: {}: format not recognised (use --format)",
+                            opened.name
+                        );
+                        let ctx = ReadContext {
+                            source: opened.name.clone(),
+                            received: Timestamp::now(),
+                            max_record,
+                        };
+                        let head = head.to_vec();
+                        sink.begin(UNRECOGNISED);
+                        sink.reject(Reject::new(
+                            UNRECOGNISED,
+                            &ctx,
+                            0,
+                            "format not recognised",
+                            &head,
+                        ));
+                        unreadable += 1;
+                        continue;
+                    }
+                }
+            }
+        };
+        let ctx = ReadContext {
+            source: opened.name.clone(),
+            received: opened.modified.unwrap_or_else(Timestamp::now),
+            max_record,
+        };
+        sink.begin(format.name());
+        if let Err(e) = format.read(&mut opened.reader, &ctx, sink) {
+            eprintln!("dozor: error reading {}: {e}", opened.name);
+            unreadable += 1;
+        }
+        if let Some(e) = sink.failed() {
+            return Err(e).context("cannot write output");
+        }
+    }
+    Ok((inputs.len(), unreadable))
+}
