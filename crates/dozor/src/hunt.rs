@@ -61,10 +61,10 @@ impl<W: Write> Sink for Hunter<W> {
         self.rules.evaluate(&event, &mut self.alerts);
         for alert in self.alerts.drain(..) {
             self.fired += 1;
-            if self.error.is_none() {
-                if let Err(e) = print_alert(&mut self.out, self.kind, &alert) {
-                    self.error = Some(e);
-                }
+            if self.error.is_none()
+                && let Err(e) = print_alert(&mut self.out, self.kind, &alert)
+            {
+                self.error = Some(e);
             }
         }
     }

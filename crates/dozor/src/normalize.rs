@@ -124,10 +124,10 @@ pub fn run(args: &Args) -> Result<()> {
         Err(e) if is_broken_pipe(&e) => return Ok(()),
         other => other?,
     };
-    if let Err(e) = out.events.flush() {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            return Err(e).context("cannot write output");
-        }
+    if let Err(e) = out.events.flush()
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(e).context("cannot write output");
     }
     if let Some(rejects) = out.rejects.as_mut() {
         rejects.flush().context("cannot write rejects")?;

@@ -146,4 +146,58 @@ fn real_bind_and_dnsmasq_logs_normalize_completely() {
         ));
     }
     println!("{}", report.join("\n"));
+    hunt_finds_every_bot_api_query(out.path(), &files);
+}
+
+/// `dozor hunt` raises one BIND (PT-CR-2186) or dnsmasq (PT-CR-2201) alert per query
+/// for the Bot API host, and none for any other name.
+fn hunt_finds_every_bot_api_query(dir: &Path, files: &[(String, Vec<&str>)]) {
+    assert!(!files.is_empty());
+    for (file, _) in files {
+        let path = dir.join(file);
+        let output = common::dozor(&[
+            "hunt",
+            "--output",
+            "jsonl",
+            path.to_str().expect("UTF-8 path"),
+        ]);
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{file}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut by_rule: HashMap<String, usize> = HashMap::new();
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let alert: serde_json::Value = serde_json::from_str(line).expect("alert JSON");
+            if let Some(reference) = alert["rule"]["reference_rule"].as_str() {
+                let code = reference.split(' ').next().unwrap_or_default().to_owned();
+                let query = alert["events"][0]["object.query"]
+                    .as_str()
+                    .unwrap_or_default();
+                if code == "PT-CR-2186" || code == "PT-CR-2201" {
+                    assert!(
+                        query.eq_ignore_ascii_case("api.telegram.org"),
+                        "{file}: {code} fired for {query}"
+                    );
+                }
+                *by_rule.entry(code).or_default() += 1;
+            }
+        }
+        let text = std::fs::read_to_string(&path)
+            .expect("log")
+            .to_ascii_lowercase();
+        let count = |pattern: &str| text.lines().filter(|l| l.contains(pattern)).count();
+        let bind = count(" query: api.telegram.org in ");
+        let dnsmasq = count("] api.telegram.org from ");
+        assert_eq!(
+            by_rule.get("PT-CR-2186").copied().unwrap_or(0),
+            bind,
+            "{file}: BIND alerts"
+        );
+        assert_eq!(
+            by_rule.get("PT-CR-2201").copied().unwrap_or(0),
+            dnsmasq,
+            "{file}: dnsmasq alerts"
+        );
+    }
 }

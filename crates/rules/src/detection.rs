@@ -135,7 +135,22 @@ enum TimePart {
 impl Item {
     fn compile(item: &DetectionItem, ctx: &CompileContext<'_>) -> Result<Self, RuleError> {
         let Some(name) = item.field.name.as_deref() else {
-            return Err(unsupported("keyword values under a modifier key"));
+            // Keywords under a modifier key (`'|all': [...]`): full-text search of the
+            // original record, each value found anywhere in it.
+            let mut modifiers = item.field.modifiers.clone();
+            if !modifiers.iter().any(|m| {
+                matches!(
+                    m,
+                    Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith | Modifier::Re
+                )
+            }) {
+                modifiers.push(Modifier::Contains);
+            }
+            let test = compile_test(&modifiers, &item.values, ctx)?;
+            return Ok(Self {
+                field: Accessor::Taxonomy(taxonomy::BODY),
+                test,
+            });
         };
         let field = ctx.mappings.resolve(ctx.logsource, name);
         let test = compile_test(&item.field.modifiers, &item.values, ctx).map_err(|e| match e {

@@ -67,10 +67,8 @@ impl FieldMappings {
     /// Resolves the Sigma field `name` of a rule for `logsource`.
     pub(crate) fn resolve(&self, logsource: &LogSource, name: &str) -> Accessor {
         for (scope, fields) in &self.entries {
-            if scope.covers(logsource) {
-                if let Some(target) = fields.get(name) {
-                    return Accessor::for_event_field(target);
-                }
+            if let Some(target) = fields.get(name).filter(|_| scope.covers(logsource)) {
+                return Accessor::for_event_field(target);
             }
         }
         Accessor::for_event_field(name)

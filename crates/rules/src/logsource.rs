@@ -90,10 +90,13 @@ fn scalar_text(value: &yaml_serde::Value) -> String {
     }
 }
 
+/// The conditions of one derivation: each field and the values it may have.
+type When = Vec<(Accessor, Vec<String>)>;
+
 /// Derives events' logsources.
 #[derive(Debug, Default)]
 pub(crate) struct LogSourceTable {
-    derivations: Vec<(Vec<(Accessor, Vec<String>)>, LogSource)>,
+    derivations: Vec<(When, LogSource)>,
 }
 
 impl LogSourceTable {
