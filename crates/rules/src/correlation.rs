@@ -3,8 +3,8 @@
 //! (with aliases), over windows of event time, chained onto other correlations.
 //!
 //! Windows run on the events' own time, so hunting over old files and streaming give
-//! the same alerts. A late event still lands in its place in time: every window of
-//! `timespan` that contains it is checked. When a window satisfies the condition the
+//! the same alerts. Each window ends at a hit and reaches `timespan` back; a late event
+//! lands in its place in time, and every window that now contains it is checked. When a window satisfies the condition the
 //! correlation fires once with every event of that window, and those events leave the
 //! state. State is bounded: past `max_entries` the oldest entries are evicted and
 //! counted.
@@ -212,16 +212,18 @@ impl Correlation {
             let stale = hits.partition_point(|h| h.time < horizon);
             hits.drain(..stale);
         }
+        // The windows a hit can change are those ending at a hit at or after it that
+        // reach back to it: [end - timespan, end].
         let hits = self.state.get(&group)?;
         let mut fired: Option<(usize, usize)> = None;
-        for start in 0..hits.len() {
-            let s = hits[start].time;
-            if s > time || time.duration_since(s) > span {
-                continue;
+        for end in (0..hits.len()).filter(|&e| hits[e].time >= time) {
+            let until = hits[end].time;
+            if until.duration_since(time) > span {
+                break;
             }
-            let end = hits.partition_point(|h| h.time.duration_since(s) <= span);
-            if self.holds(&hits[start..end]) {
-                fired = Some((start, end));
+            let start = hits.partition_point(|h| until.duration_since(h.time) > span);
+            if self.holds(&hits[start..=end]) {
+                fired = Some((start, end + 1));
                 break;
             }
         }
