@@ -188,7 +188,8 @@ pub(crate) struct DetectionRule {
     pub meta: Arc<RuleMeta>,
     pub logsource: LogSource,
     logic: Logic,
-    /// Sigma filters that apply to this rule: a match of any removes the rule's match.
+    /// Sigma filters that apply to this rule: each filter's condition is joined to the
+    /// rule's with `and` (a filter says `not selection` to remove matches).
     filters: Vec<Logic>,
 }
 
@@ -231,6 +232,6 @@ impl DetectionRule {
 
     /// Whether the rule matches `event`, its filters considered.
     pub(crate) fn matches(&self, event: &Event) -> bool {
-        self.logic.matches(event) && !self.filters.iter().any(|f| f.matches(event))
+        self.logic.matches(event) && self.filters.iter().all(|f| f.matches(event))
     }
 }
