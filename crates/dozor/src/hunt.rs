@@ -41,6 +41,10 @@ pub struct Args {
     /// How to print alerts.
     #[arg(long, value_enum, default_value = "table")]
     output: OutputKind,
+    /// Threads reading and normalizing inputs (default: all cores). Detection runs on
+    /// one thread in input order, so every count gives the same alerts.
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 /// Feeds every event to the rule set and prints alerts as they come.
@@ -113,6 +117,88 @@ fn print_alert(out: &mut impl Write, kind: OutputKind, alert: &Alert) -> io::Res
     }
 }
 
+/// What a reading thread sends for one input.
+enum Message {
+    Event(Box<Event>),
+    Reject(Box<Reject>),
+    Failed(anyhow::Error),
+}
+
+/// Forwards one input's events to the detection thread.
+struct Forward(std::sync::mpsc::SyncSender<Message>);
+
+impl Sink for Forward {
+    fn event(&mut self, event: Event) {
+        // A closed channel means the detection side stopped; nothing is left to do.
+        let _ = self.0.send(Message::Event(Box::new(event)));
+    }
+
+    fn reject(&mut self, reject: Reject) {
+        let _ = self.0.send(Message::Reject(Box::new(reject)));
+    }
+}
+
+impl FormatSink for Forward {
+    fn begin(&mut self, _format: &'static str) {}
+}
+
+/// Reads and normalizes inputs on `threads` threads; this thread detects, taking the
+/// inputs strictly in order so the result does not depend on the thread count.
+fn read_parallel<W: Write>(
+    paths: &[PathBuf],
+    forced: Option<&'static dyn dozor_formats::Format>,
+    threads: usize,
+    hunter: &mut Hunter<W>,
+) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc::{Receiver, sync_channel};
+
+    let inputs = dozor_collect::expand_inputs(paths)?;
+    let mut senders = Vec::with_capacity(inputs.len());
+    let mut receivers: Vec<Receiver<Message>> = Vec::with_capacity(inputs.len());
+    for _ in &inputs {
+        let (tx, rx) = sync_channel(4096);
+        senders.push(std::sync::Mutex::new(Some(tx)));
+        receivers.push(rx);
+    }
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(slot) = senders.get(i) else { break };
+                    let Some(tx) = slot.lock().ok().and_then(|mut s| s.take()) else {
+                        continue;
+                    };
+                    let mut forward = Forward(tx);
+                    if let Err(e) = crate::inputs::read_input(
+                        &inputs[i],
+                        forced,
+                        DEFAULT_MAX_RECORD,
+                        &mut forward,
+                    ) {
+                        let _ = forward.0.send(Message::Failed(e));
+                    }
+                }
+            });
+        }
+        for rx in receivers {
+            for message in rx {
+                match message {
+                    Message::Event(event) => hunter.event(*event),
+                    Message::Reject(reject) => hunter.reject(*reject),
+                    Message::Failed(e) => return Err(e),
+                }
+                if let Some(e) = hunter.error.take() {
+                    return Err(e).context("cannot write output");
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Runs `dozor hunt`; the exit code is 0 without alerts, 1 with alerts.
 pub fn run(args: &Args) -> Result<i32> {
     let forced = args.format.as_deref().map(format_named).transpose()?;
@@ -141,7 +227,15 @@ pub fn run(args: &Args) -> Result<i32> {
         rejected: 0,
         error: None,
     };
-    read_inputs(&args.paths, forced, DEFAULT_MAX_RECORD, &mut hunter)?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    if threads == 1 {
+        read_inputs(&args.paths, forced, DEFAULT_MAX_RECORD, &mut hunter)?;
+    } else {
+        read_parallel(&args.paths, forced, threads, &mut hunter)?;
+    }
     hunter.out.flush().context("cannot write output")?;
     if hunter.rules.evicted() > 0 {
         eprintln!(

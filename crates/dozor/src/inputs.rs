@@ -5,7 +5,7 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use dozor_collect::expand_inputs;
+use dozor_collect::{Input, expand_inputs};
 use dozor_event::Timestamp;
 use dozor_formats::{Format, ReadContext, Reject, Sink};
 
@@ -30,8 +30,9 @@ pub fn format_named(name: &str) -> Result<&'static dyn Format> {
     })
 }
 
-/// Reads every input under `paths` into `sink`; returns how many inputs could not be
-/// read at all. Inputs whose format is not recognised are counted as rejects.
+/// Reads every input under `paths` into `sink`; returns how many inputs there were
+/// and how many could not be read at all. Inputs whose format is not recognised are
+/// counted as rejects.
 pub fn read_inputs(
     paths: &[PathBuf],
     forced: Option<&'static dyn Format>,
@@ -41,58 +42,70 @@ pub fn read_inputs(
     let inputs = expand_inputs(paths)?;
     let mut unreadable = 0;
     for input in &inputs {
-        let mut opened = match input.open() {
-            Ok(opened) => opened,
-            Err(e) => {
-                eprintln!("dozor: cannot open {}: {e}", input.display_name());
-                unreadable += 1;
-                continue;
-            }
-        };
-        let format = match forced {
-            Some(format) => format,
-            None => {
-                let head = opened.reader.fill_buf()?;
-                match dozor_formats::detect(head) {
-                    Some(format) => format,
-                    None => {
-                        eprintln!(
-                            "dozor: {}: format not recognised (use --format)",
-                            opened.name
-                        );
-                        let ctx = ReadContext {
-                            source: opened.name.clone(),
-                            received: Timestamp::now(),
-                            max_record,
-                        };
-                        let head = head.to_vec();
-                        sink.begin(UNRECOGNISED);
-                        sink.reject(Reject::new(
-                            UNRECOGNISED,
-                            &ctx,
-                            0,
-                            "format not recognised",
-                            &head,
-                        ));
-                        unreadable += 1;
-                        continue;
-                    }
-                }
-            }
-        };
-        let ctx = ReadContext {
-            source: opened.name.clone(),
-            received: opened.modified.unwrap_or_else(Timestamp::now),
-            max_record,
-        };
-        sink.begin(format.name());
-        if let Err(e) = format.read(&mut opened.reader, &ctx, sink) {
-            eprintln!("dozor: error reading {}: {e}", opened.name);
+        if !read_input(input, forced, max_record, sink)? {
             unreadable += 1;
-        }
-        if let Some(e) = sink.failed() {
-            return Err(e).context("cannot write output");
         }
     }
     Ok((inputs.len(), unreadable))
+}
+
+/// Reads one input into `sink`; returns whether it could be read.
+pub fn read_input(
+    input: &Input,
+    forced: Option<&'static dyn Format>,
+    max_record: usize,
+    sink: &mut dyn FormatSink,
+) -> Result<bool> {
+    let mut opened = match input.open() {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("dozor: cannot open {}: {e}", input.display_name());
+            return Ok(false);
+        }
+    };
+    let format = match forced {
+        Some(format) => format,
+        None => {
+            let head = opened.reader.fill_buf()?;
+            match dozor_formats::detect(head) {
+                Some(format) => format,
+                None => {
+                    eprintln!(
+                        "dozor: {}: format not recognised (use --format)",
+                        opened.name
+                    );
+                    let ctx = ReadContext {
+                        source: opened.name.clone(),
+                        received: Timestamp::now(),
+                        max_record,
+                    };
+                    let head = head.to_vec();
+                    sink.begin(UNRECOGNISED);
+                    sink.reject(Reject::new(
+                        UNRECOGNISED,
+                        &ctx,
+                        0,
+                        "format not recognised",
+                        &head,
+                    ));
+                    return Ok(false);
+                }
+            }
+        }
+    };
+    let ctx = ReadContext {
+        source: opened.name.clone(),
+        received: opened.modified.unwrap_or_else(Timestamp::now),
+        max_record,
+    };
+    sink.begin(format.name());
+    let read = format.read(&mut opened.reader, &ctx, sink);
+    if let Some(e) = sink.failed() {
+        return Err(e).context("cannot write output");
+    }
+    if let Err(e) = read {
+        eprintln!("dozor: error reading {}: {e}", opened.name);
+        return Ok(false);
+    }
+    Ok(true)
 }

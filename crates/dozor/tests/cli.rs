@@ -82,3 +82,58 @@ fn usage_errors_fail() {
     let output = common::dozor(&["normalize", "/no/such/file"]);
     assert!(!output.status.success());
 }
+
+#[test]
+fn hunt_gives_the_same_alerts_on_any_number_of_threads() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../formats/testdata");
+    let paths: Vec<String> = [
+        "bind",
+        "dnsmasq",
+        "syslog",
+        "teamcity",
+        "windows",
+        "access-log",
+    ]
+    .iter()
+    .map(|d| fixtures.join(d).display().to_string())
+    .collect();
+    let run = |threads: &str| {
+        let mut args = vec!["hunt", "--output", "jsonl", "--threads", threads];
+        args.extend(paths.iter().map(String::as_str));
+        let output = common::dozor(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let one = run("1");
+    assert!(one.lines().count() >= 5, "{one}");
+    assert!(
+        one.contains("PT-CR-2186") && one.contains("PT-CR-2201") && one.contains("PT-CR-1963"),
+        "{one}"
+    );
+    assert_eq!(run("4"), one);
+}
+
+#[test]
+fn hunt_exits_zero_without_alerts() {
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(
+        BIND_LINE
+            .replace("api.telegram.org", "www.example.com")
+            .as_bytes(),
+    )
+    .expect("write");
+    let output = common::dozor(&["hunt", file.path().to_str().expect("UTF-8 path")]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = common::dozor(&["hunt", "--format", "nope", "-"]);
+    assert_eq!(output.status.code(), Some(2));
+}
