@@ -27,6 +27,6 @@ pub use content::builtin_files;
 pub use error::RuleError;
 pub use lists::Lists;
 pub use load::{LoadReport, Rejected, RuleSource};
-pub use logsource::LogSource;
+pub use logsource::{EventLogSource, LogSource};
 pub use rule::{Level, RuleMeta};
 pub use ruleset::{RuleSet, RuleSetOptions};

@@ -1,5 +1,5 @@
-//! Logsources: which product, service and category an event comes from, derived from
-//! its fields by a data file (`content/logsources.yml`), and which events a rule's
+//! Logsources: which product, service and categories an event comes from, derived
+//! from its fields by a data file (`content/logsources.yml`), and which events a rule's
 //! logsource selects.
 
 use dozor_event::{Event, Value};
@@ -44,7 +44,36 @@ impl LogSource {
             && part(&self.category, &other.category)
     }
 
-    /// Fills the parts still unset from `other`.
+    /// Whether an event of `event`'s logsource is for a rule of this logsource: every
+    /// part this one specifies is the event's, its category one of the event's.
+    pub fn selects(&self, event: &EventLogSource) -> bool {
+        let part = |mine: &Option<String>, theirs: &Option<String>| match mine {
+            None => true,
+            Some(m) => theirs.as_deref() == Some(m.as_str()),
+        };
+        part(&self.product, &event.product)
+            && part(&self.service, &event.service)
+            && self
+                .category
+                .as_ref()
+                .is_none_or(|c| event.categories.contains(c))
+    }
+}
+
+/// An event's logsource: one product and service, and every category it belongs to
+/// (a Sysmon EventID 13 is both `registry_set` and `registry_event`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventLogSource {
+    /// The product.
+    pub product: Option<String>,
+    /// The service.
+    pub service: Option<String>,
+    /// The categories.
+    pub categories: Vec<String>,
+}
+
+impl EventLogSource {
+    /// Takes `other`'s product and service where still unset, and adds its category.
     fn fill_from(&mut self, other: &LogSource) {
         if self.product.is_none() {
             self.product.clone_from(&other.product);
@@ -52,21 +81,17 @@ impl LogSource {
         if self.service.is_none() {
             self.service.clone_from(&other.service);
         }
-        if self.category.is_none() {
-            self.category.clone_from(&other.category);
+        if let Some(category) = &other.category {
+            if !self.categories.contains(category) {
+                self.categories.push(category.clone());
+            }
         }
     }
 }
 
 /// One derivation: when every `when` field of an event has one of the given values
-/// (case-insensitive), the event gets `logsource`'s parts that it has not got yet.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Derivation {
-    when: Vec<(String, Vec<String>)>,
-    logsource: LogSource,
-}
-
+/// (case-insensitive), the event gets `logsource`'s product and service if it has none
+/// yet, and its category besides those it has.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DerivationYaml {
@@ -108,36 +133,26 @@ impl LogSourceTable {
                 reason: e.to_string(),
             })?;
         for entry in parsed {
-            let derivation = Derivation {
-                when: entry
-                    .when
-                    .into_iter()
-                    .map(|(field, values)| {
-                        let values = match values {
-                            OneOrMany::One(v) => vec![scalar_text(&v)],
-                            OneOrMany::Many(vs) => vs.iter().map(scalar_text).collect(),
-                        };
-                        (field, values)
-                    })
-                    .collect(),
-                logsource: entry.logsource,
-            };
-            let when = derivation
+            let when = entry
                 .when
                 .into_iter()
                 .map(|(field, values)| {
+                    let values = match values {
+                        OneOrMany::One(v) => vec![scalar_text(&v)],
+                        OneOrMany::Many(vs) => vs.iter().map(scalar_text).collect(),
+                    };
                     let values = values.into_iter().map(|v| v.to_lowercase()).collect();
                     (Accessor::for_event_field(&field), values)
                 })
                 .collect();
-            self.derivations.push((when, derivation.logsource));
+            self.derivations.push((when, entry.logsource));
         }
         Ok(())
     }
 
     /// The logsource of `event`.
-    pub(crate) fn of(&self, event: &Event) -> LogSource {
-        let mut logsource = LogSource::default();
+    pub(crate) fn of(&self, event: &Event) -> EventLogSource {
+        let mut logsource = EventLogSource::default();
         for (when, set) in &self.derivations {
             let all = when.iter().all(|(accessor, values)| {
                 accessor

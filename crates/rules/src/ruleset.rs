@@ -13,7 +13,7 @@ use crate::error::RuleError;
 use crate::fields::FieldMappings;
 use crate::lists::Lists;
 use crate::load::{LoadReport, ParsedFile, Rejected, parse_file, yaml_files};
-use crate::logsource::{LogSource, LogSourceTable};
+use crate::logsource::{EventLogSource, LogSource, LogSourceTable};
 use crate::rule::{DetectionRule, RuleMeta};
 
 /// What to load.
@@ -295,7 +295,7 @@ impl RuleSet {
     }
 
     /// The logsource Dozor derives for `event`.
-    pub fn logsource_of(&self, event: &Event) -> LogSource {
+    pub fn logsource_of(&self, event: &Event) -> EventLogSource {
         self.logsources.of(event)
     }
 
@@ -304,7 +304,7 @@ impl RuleSet {
         let logsource = self.logsources.of(event);
         let mut matched: Vec<usize> = Vec::new();
         for (scope, members) in &self.groups {
-            if scope.covers(&logsource) {
+            if scope.selects(&logsource) {
                 matched.extend(
                     members
                         .iter()
