@@ -99,11 +99,13 @@ struct DerivationYaml {
     logsource: LogSource,
 }
 
+/// A value or a list of values. `Many` comes first: an untagged `One` would also take
+/// a list.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum OneOrMany {
-    One(yaml_serde::Value),
     Many(Vec<yaml_serde::Value>),
+    One(yaml_serde::Value),
 }
 
 fn scalar_text(value: &yaml_serde::Value) -> String {
@@ -179,6 +181,22 @@ fn value_is(value: &Value, want: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derivations_take_one_value_or_a_list() -> Result<(), RuleError> {
+        let mut table = LogSourceTable::default();
+        table.add(
+            "test",
+            "- when: {event_src.title: sysmon, msgid: [\"17\", \"18\"]}\n  logsource: {category: pipe_created}\n- when: {event_src.title: sysmon}\n  logsource: {product: windows}\n",
+        )?;
+        let mut event = Event::new();
+        event.set(dozor_event::taxonomy::EVENT_SRC_TITLE, "sysmon");
+        event.set(dozor_event::taxonomy::MSGID, "18");
+        let ls = table.of(&event);
+        assert_eq!(ls.categories, ["pipe_created"]);
+        assert_eq!(ls.product.as_deref(), Some("windows"));
+        Ok(())
+    }
 
     #[test]
     fn covers_compares_only_specified_parts() {
