@@ -64,9 +64,17 @@ pub(crate) fn normalize(record: &WinRecord, event: &mut Event) {
         event.set_raw(name.as_str(), value.as_str());
     }
     let provider = record.sys("Provider_Name").unwrap_or_default();
-    let sysmon = provider.eq_ignore_ascii_case("Microsoft-Windows-Sysmon");
+    // Some shippers drop the provider; Sysmon's channel still names it.
+    let sysmon = provider.eq_ignore_ascii_case("Microsoft-Windows-Sysmon")
+        || (provider.is_empty()
+            && record
+                .sys("Channel")
+                .is_some_and(|c| c.eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational")));
     event.set(t::EVENT_SRC_VENDOR, "microsoft");
-    event.set(t::EVENT_SRC_TITLE, title_of(provider));
+    event.set(
+        t::EVENT_SRC_TITLE,
+        if sysmon { "sysmon" } else { title_of(provider) },
+    );
     event.set(
         t::EVENT_SRC_CATEGORY,
         if sysmon { "Other" } else { "Operating system" },
@@ -112,4 +120,23 @@ fn title_of(provider: &str) -> &'static str {
 /// Windows time stamps: `2020-02-10T15:58:31.668472500Z`, `2020-02-10 15:57:22.791`.
 pub(crate) fn parse_time(text: &str) -> Option<dozor_event::Timestamp> {
     iso_datetime(text.trim().as_bytes()).map(|(t, _)| t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysmon_is_known_by_its_channel_when_the_provider_is_missing() {
+        let mut record = WinRecord::default();
+        record.set_sys("EventID", "7");
+        record.set_sys("Channel", "Microsoft-Windows-Sysmon/Operational");
+        record
+            .data
+            .push(("UtcTime".to_owned(), "2020-10-22 06:58:02.475".to_owned()));
+        let mut event = Event::new();
+        normalize(&record, &mut event);
+        assert_eq!(event.get_str(t::EVENT_SRC_TITLE), Some("sysmon"));
+        assert_eq!(event.get_str(t::EVENT_SRC_CATEGORY), Some("Other"));
+    }
 }
