@@ -57,11 +57,56 @@ struct Hunter<W: Write> {
     events: u64,
     rejected: u64,
     error: Option<io::Error>,
+    progress: Option<Progress>,
+}
+
+/// A one-line progress report on a terminal's stderr, redrawn at most every 200 ms.
+struct Progress {
+    started: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Progress {
+    /// A progress line, when stderr is a terminal.
+    fn on_terminal() -> Option<Self> {
+        use std::io::IsTerminal;
+        let now = std::time::Instant::now();
+        io::stderr().is_terminal().then_some(Self {
+            started: now,
+            last: now,
+        })
+    }
+
+    fn tick(&mut self, events: u64, alerts: u64) {
+        let now = std::time::Instant::now();
+        if now.duration_since(self.last).as_millis() >= 200 {
+            self.last = now;
+            self.draw(events, alerts);
+        }
+    }
+
+    fn draw(&self, events: u64, alerts: u64) {
+        let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+        eprint!(
+            "\r\x1b[K{events} events, {alerts} alerts, {:.0} events/s",
+            events as f64 / seconds
+        );
+    }
+
+    fn finish(&self, events: u64, alerts: u64) {
+        self.draw(events, alerts);
+        eprintln!();
+    }
 }
 
 impl<W: Write> Sink for Hunter<W> {
     fn event(&mut self, event: Event) {
         self.events += 1;
+        if self.events.is_multiple_of(1024)
+            && let Some(progress) = self.progress.as_mut()
+        {
+            progress.tick(self.events, self.fired);
+        }
         self.rules.evaluate(&event, &mut self.alerts);
         for alert in self.alerts.drain(..) {
             self.fired += 1;
@@ -226,6 +271,7 @@ pub fn run(args: &Args) -> Result<i32> {
         events: 0,
         rejected: 0,
         error: None,
+        progress: Progress::on_terminal(),
     };
     let threads = args
         .threads
@@ -237,6 +283,9 @@ pub fn run(args: &Args) -> Result<i32> {
         read_parallel(&args.paths, forced, threads, &mut hunter)?;
     }
     hunter.out.flush().context("cannot write output")?;
+    if let Some(progress) = &hunter.progress {
+        progress.finish(hunter.events, hunter.fired);
+    }
     if hunter.rules.evicted() > 0 {
         eprintln!(
             "dozor: correlation state full: {} hits evicted",

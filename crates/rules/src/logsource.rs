@@ -81,10 +81,10 @@ impl EventLogSource {
         if self.service.is_none() {
             self.service.clone_from(&other.service);
         }
-        if let Some(category) = &other.category {
-            if !self.categories.contains(category) {
-                self.categories.push(category.clone());
-            }
+        if let Some(category) = &other.category
+            && !self.categories.contains(category)
+        {
+            self.categories.push(category.clone());
         }
     }
 }
