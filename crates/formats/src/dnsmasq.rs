@@ -18,9 +18,9 @@ use dozor_event::{Event, Timestamp, Value, taxonomy as t};
 
 use crate::bind::dns_request;
 use crate::format::{Format, ParseError, ReadContext, Sink};
-use crate::lines::{line_score, read_lines};
+use crate::lines::line_score;
 use crate::message::{MessageContext, MessageParser};
-use crate::syslog::{SyslogReader, parse_envelope};
+use crate::syslog::{parse_envelope, read_syslog};
 use crate::text::ip_port;
 
 /// dnsmasq's own log file (`log-facility=/path`).
@@ -48,10 +48,7 @@ impl Format for Dnsmasq {
         ctx: &ReadContext,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
-        let mut reader = SyslogReader::new(ctx.received);
-        read_lines(self.name(), input, ctx, sink, |line, event| {
-            reader.parse(line, event)
-        })
+        read_syslog(self.name(), input, ctx, sink)
     }
 }
 

@@ -40,11 +40,20 @@ impl Format for Syslog {
         ctx: &ReadContext,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
-        let mut reader = SyslogReader::new(ctx.received);
-        read_lines(self.name(), input, ctx, sink, |line, event| {
-            reader.parse(line, event)
-        })
+        read_syslog(self.name(), input, ctx, sink)
     }
+}
+
+/// Reads syslog lines as the format `format` (syslog itself, or a program's own log
+/// file written in syslog's layout).
+pub(crate) fn read_syslog(
+    format: &'static str,
+    input: &mut dyn BufRead,
+    ctx: &ReadContext,
+    sink: &mut dyn Sink,
+) -> io::Result<()> {
+    let mut reader = SyslogReader::new(ctx.received);
+    read_lines(format, input, ctx, sink, |line, event| reader.parse(line, event))
 }
 
 /// How many per-program parser states one stream keeps before starting afresh.
