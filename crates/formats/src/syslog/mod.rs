@@ -53,7 +53,9 @@ pub(crate) fn read_syslog(
     sink: &mut dyn Sink,
 ) -> io::Result<()> {
     let mut reader = SyslogReader::new(ctx.received);
-    read_lines(format, input, ctx, sink, |line, event| reader.parse(line, event))
+    read_lines(format, input, ctx, sink, |line, event| {
+        reader.parse(line, event)
+    })
 }
 
 /// How many per-program parser states one stream keeps before starting afresh.
