@@ -69,7 +69,7 @@ fn every_otrf_event_is_normalized() {
     assert_eq!(with_time, json.1, "events without a time");
     assert_eq!(
         (sysmon_1, sysmon_3),
-        (579, 2161),
+        (585, 2162),
         "Sysmon process and network events"
     );
 }
