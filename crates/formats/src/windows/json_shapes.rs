@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::WinRecord;
+use super::{SYSTEM_ATTRIBUTES, SYSTEM_TEXT, WinRecord};
 
 /// The Windows event in `value`, or `None` if it is not one.
 pub(crate) fn record_from_json(value: &Json) -> Option<WinRecord> {
@@ -50,28 +50,12 @@ fn from_xml_json(event: &Map<String, Json>) -> Option<WinRecord> {
     let mut record = WinRecord::default();
     let eid = system.get("EventID").and_then(leaf)?;
     record.set_sys("EventID", eid);
-    for name in [
-        "Channel",
-        "Computer",
-        "EventRecordID",
-        "Level",
-        "Task",
-        "Opcode",
-        "Keywords",
-        "Version",
-    ] {
+    for name in SYSTEM_TEXT {
         if let Some(value) = system.get(name).and_then(leaf) {
             record.set_sys(name, value);
         }
     }
-    for (element, name, as_name) in [
-        ("Provider", "Name", "Provider_Name"),
-        ("Provider", "Guid", "Provider_Guid"),
-        ("TimeCreated", "SystemTime", "TimeCreated"),
-        ("Execution", "ProcessID", "ProcessID"),
-        ("Execution", "ThreadID", "ThreadID"),
-        ("Security", "UserID", "UserID"),
-    ] {
+    for (element, name, as_name) in SYSTEM_ATTRIBUTES {
         if let Some(value) = attr(system.get(element), name) {
             record.set_sys(as_name, value);
         }

@@ -51,6 +51,28 @@ impl WinRecord {
     }
 }
 
+/// The System elements whose text is kept, under their own names.
+pub(crate) const SYSTEM_TEXT: [&str; 8] = [
+    "Channel",
+    "Computer",
+    "EventRecordID",
+    "Level",
+    "Task",
+    "Opcode",
+    "Keywords",
+    "Version",
+];
+
+/// The System attributes kept: (element, attribute, the name Sigma rules use).
+pub(crate) const SYSTEM_ATTRIBUTES: [(&str, &str, &str); 6] = [
+    ("Provider", "Name", "Provider_Name"),
+    ("Provider", "Guid", "Provider_Guid"),
+    ("TimeCreated", "SystemTime", "TimeCreated"),
+    ("Execution", "ProcessID", "ProcessID"),
+    ("Execution", "ThreadID", "ThreadID"),
+    ("Security", "UserID", "UserID"),
+];
+
 fn find<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields
         .iter()

@@ -8,7 +8,7 @@ use std::io::{self, BufRead};
 use dozor_event::Event;
 use roxmltree::{Document, Node};
 
-use super::{WinRecord, normalize};
+use super::{SYSTEM_ATTRIBUTES, SYSTEM_TEXT, WinRecord, normalize};
 use crate::format::{Format, ReadContext, Reject, Sink};
 use crate::lines::stamp;
 
@@ -170,28 +170,12 @@ pub(crate) fn parse_event_xml(text: &str) -> Result<WinRecord, String> {
         .and_then(|n| n.text())
         .ok_or("event XML without <EventID>")?;
     record.set_sys("EventID", eid.trim());
-    for name in [
-        "Channel",
-        "Computer",
-        "EventRecordID",
-        "Level",
-        "Task",
-        "Opcode",
-        "Keywords",
-        "Version",
-    ] {
+    for name in SYSTEM_TEXT {
         if let Some(text) = child(system, name).and_then(|n| n.text()) {
             record.set_sys(name, text.trim());
         }
     }
-    for (element, attr, as_name) in [
-        ("Provider", "Name", "Provider_Name"),
-        ("Provider", "Guid", "Provider_Guid"),
-        ("TimeCreated", "SystemTime", "TimeCreated"),
-        ("Execution", "ProcessID", "ProcessID"),
-        ("Execution", "ThreadID", "ThreadID"),
-        ("Security", "UserID", "UserID"),
-    ] {
+    for (element, attr, as_name) in SYSTEM_ATTRIBUTES {
         if let Some(value) = child(system, element).and_then(|n| n.attribute(attr)) {
             record.set_sys(as_name, value);
         }
