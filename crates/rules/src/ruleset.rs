@@ -323,8 +323,8 @@ impl RuleSet {
                     events: vec![event.clone()],
                 });
             }
-            for feed in self.rule_feeds[r].clone() {
-                let Feed::Correlation { corr, source } = feed;
+            for i in 0..self.rule_feeds[r].len() {
+                let Feed::Correlation { corr, source } = self.rule_feeds[r][i];
                 if let Some(hit) = self.correlations[corr].hit_from_event(source, event) {
                     self.feed(corr, hit, alerts);
                 }
@@ -337,8 +337,8 @@ impl RuleSet {
             self.enforce_cap();
             return;
         };
-        for feed in self.correlation_feeds[corr].clone() {
-            let Feed::Correlation { corr: next, source } = feed;
+        for i in 0..self.correlation_feeds[corr].len() {
+            let Feed::Correlation { corr: next, source } = self.correlation_feeds[corr][i];
             if let Some(hit) = self.correlations[next].hit_from_alert(source, &alert) {
                 self.feed(next, hit, alerts);
             }

@@ -57,10 +57,10 @@ fn process_creation(r: &WinRecord, event: &mut Event) {
         }
     }
     if let Some(image) = r.data("Image") {
-        set_path(event, image, OBJECT_PROCESS);
+        set_path(event, image, &OBJECT_PROCESS);
     }
     if let Some(image) = r.data("ParentImage") {
-        set_path(event, image, OBJECT_PARENT);
+        set_path(event, image, &OBJECT_PARENT);
     }
     for (name, field) in [
         ("CommandLine", t::OBJECT_PROCESS_CMDLINE),
@@ -145,18 +145,7 @@ fn network_connection(r: &WinRecord, event: &mut Event) {
             set_host(event, host, hostname, fqdn, None);
         }
     }
-    if let Some(image) = r.data("Image") {
-        set_path(event, image, OBJECT_PROCESS);
-    }
-    if let Some(pid) = r.data("ProcessId") {
-        event.set(t::OBJECT_PROCESS_ID, pid);
-    }
-    if let Some(guid) = r.data("ProcessGuid") {
-        event.set(t::OBJECT_PROCESS_GUID, strip_braces(guid));
-    }
-    if let Some(user) = r.data("User") {
-        set_account(event, &OBJECT_ACCOUNT, user);
-    }
+    set_process(r, event, &CONNECTING_PROCESS);
 }
 
 fn dns_query(r: &WinRecord, event: &mut Event) {
@@ -195,17 +184,45 @@ fn dns_query(r: &WinRecord, event: &mut Event) {
             event.set(t::DNS_ANSWERS, answers);
         }
     }
+    set_process(r, event, &QUERYING_PROCESS);
+}
+
+/// Where an event's own process (`Image`, `ProcessId`, `ProcessGuid`, `User`) goes.
+struct ProcessFields {
+    path: PathFields,
+    id: Field,
+    guid: Field,
+    account: AccountFields,
+}
+
+/// Sysmon 3: the connecting process is the object of the detection.
+const CONNECTING_PROCESS: ProcessFields = ProcessFields {
+    path: OBJECT_PROCESS,
+    id: t::OBJECT_PROCESS_ID,
+    guid: t::OBJECT_PROCESS_GUID,
+    account: OBJECT_ACCOUNT,
+};
+
+/// Sysmon 22: the querying process is the subject.
+const QUERYING_PROCESS: ProcessFields = ProcessFields {
+    path: SUBJECT_PROCESS,
+    id: t::SUBJECT_PROCESS_ID,
+    guid: t::SUBJECT_PROCESS_GUID,
+    account: SUBJECT_ACCOUNT,
+};
+
+fn set_process(r: &WinRecord, event: &mut Event, fields: &ProcessFields) {
     if let Some(image) = r.data("Image") {
-        set_path(event, image, SUBJECT_PROCESS);
+        set_path(event, image, &fields.path);
     }
     if let Some(pid) = r.data("ProcessId") {
-        event.set(t::SUBJECT_PROCESS_ID, pid);
+        event.set(fields.id, pid);
     }
     if let Some(guid) = r.data("ProcessGuid") {
-        event.set(t::SUBJECT_PROCESS_GUID, strip_braces(guid));
+        event.set(fields.guid, strip_braces(guid));
     }
     if let Some(user) = r.data("User") {
-        set_account(event, &SUBJECT_ACCOUNT, user);
+        set_account(event, &fields.account, user);
     }
 }
 
@@ -252,7 +269,7 @@ const SUBJECT_PROCESS: PathFields = PathFields {
     name: t::SUBJECT_PROCESS_NAME,
 };
 
-fn set_path(event: &mut Event, path: &str, fields: PathFields) {
+fn set_path(event: &mut Event, path: &str, fields: &PathFields) {
     let path = WinPath::new(path);
     if let Some(folder) = path.folder {
         event.set(fields.folder, folder);
