@@ -4,6 +4,7 @@ mod hunt;
 mod inputs;
 mod normalize;
 mod rules_cmd;
+mod serve;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -19,6 +20,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the SIEM: ingest (syslog, HTTP, files), detect, store incidents, serve the
+    /// console and the API.
+    Serve(serve::Args),
     /// Normalize log files (or stdin) and print one JSON event per line.
     Normalize(normalize::Args),
     /// Normalize and detect over files offline and print alerts (exit 1 when any).
@@ -46,6 +50,7 @@ fn main() {
 
 fn run(command: Command) -> Result<i32> {
     match command {
+        Command::Serve(args) => serve::run(&args),
         Command::Hunt(args) => hunt::run(&args),
         Command::Rules(command) => rules_cmd::run(&command),
         Command::Normalize(args) => normalize::run(&args).map(|()| 0),

@@ -115,6 +115,8 @@ taxonomy! {
     BODY = "body": Str;
     /// The Dozor format that parsed the record (`bind`, `syslog`, `evtx`, ...).
     FORMAT = "format": Str;
+    /// The event's identifier, given by Dozor when the service stores it.
+    UUID = "uuid": Str;
 
     /// Who or what acted: `account`, `process`, `rule`, ...
     SUBJECT = "subject": Str;

@@ -1,0 +1,59 @@
+//! `--demo`: the bundled sample attack records (the attack cases of the rule pack's
+//! tests: BIND and dnsmasq Bot API lookups, Sysmon process and network events, the
+//! TeamCity debug-API chain) are ingested once, so a new installation shows real
+//! T1102.002 incidents at once.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::journal::{Appender, Kind, Record};
+
+#[derive(Deserialize)]
+struct TestFile {
+    rule: String,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    format: String,
+    records: String,
+    expect: usize,
+}
+
+/// The demo records: every shipped test case that expects alerts.
+pub fn records() -> Vec<Record> {
+    let mut out = Vec::new();
+    for (path, text) in dozor_rules::builtin_files() {
+        if !path.starts_with("tests/") {
+            continue;
+        }
+        let Ok(file) = yaml_serde::from_str::<TestFile>(text) else { continue };
+        for case in file.cases.into_iter().filter(|c| c.expect > 0) {
+            out.push(Record {
+                kind: Kind::Lines,
+                received: crate::ingest::now_ms(),
+                source: format!("demo {}: {}", file.rule, case.name),
+                format: case.format,
+                data: case.records.into_bytes(),
+            });
+        }
+    }
+    out
+}
+
+/// Ingests the demo records unless this data directory already has them; returns how
+/// many records were added.
+pub async fn load(appender: &Appender, data_dir: &Path) -> anyhow::Result<usize> {
+    let marker = data_dir.join("demo-loaded");
+    if marker.exists() {
+        return Ok(0);
+    }
+    let records = records();
+    let count = records.len();
+    appender.append(records).await?;
+    std::fs::write(&marker, b"the demo records were ingested\n")?;
+    Ok(count)
+}

@@ -1,0 +1,329 @@
+//! The pipeline: journal records → normalize → detect → store.
+//!
+//! It runs on a thread of its own (normalization and detection are CPU work) and takes
+//! whatever the journal has synced, in order. Each run of records becomes one store
+//! transaction holding their events, the incidents their alerts open or extend, and
+//! the journal position reached; event ids derive from journal positions, so a replay
+//! after a crash rewrites the same rows instead of adding new ones.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dozor_event::{Event, Timestamp, Value, taxonomy};
+use dozor_formats::{Format, ReadContext, Reject, Sink};
+use dozor_rules::{Alert, RuleSet};
+use dozor_store::{AlertRecord, Batch, EventRecord, Store, search_text};
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+
+use crate::journal::{Journal, Kind, Positioned};
+use crate::metrics::{Metrics, RuleLabel, SourceFormat};
+
+/// Records taken into one transaction at most.
+const MAX_BATCH_RECORDS: usize = 5000;
+
+/// The pipeline's state.
+pub struct Pipeline {
+    /// Where it stores.
+    pub store: Store,
+    /// The rules it evaluates.
+    pub rules: RuleSet,
+    /// A rule set to switch to before the next batch (lists were edited).
+    pub pending_rules: Arc<Mutex<Option<RuleSet>>>,
+    /// Its metrics.
+    pub metrics: Arc<Metrics>,
+    /// The journal's directory (stored segments are deleted).
+    pub journal_dir: PathBuf,
+    /// Where rejected records are kept.
+    pub rejects_path: PathBuf,
+    /// The checkpoint's name.
+    pub node: String,
+    /// Incident grouping window, ms.
+    pub incident_window_ms: i64,
+    /// The longest record kept.
+    pub max_record: usize,
+    /// The runtime that drives the store.
+    pub handle: Handle,
+    /// The journal position stored so far.
+    pub progress: Arc<std::sync::atomic::AtomicU64>,
+}
+
+struct Collect<'a> {
+    events: &'a mut Vec<Event>,
+    rejects: &'a mut Vec<Reject>,
+}
+
+impl Sink for Collect<'_> {
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+    fn reject(&mut self, reject: Reject) {
+        self.rejects.push(reject);
+    }
+}
+
+impl Pipeline {
+    /// Replays the journal from the stored checkpoint; returns the position reached.
+    pub fn replay(&mut self, journal: &Journal) -> anyhow::Result<u64> {
+        let from = self
+            .handle
+            .block_on(self.store.checkpoint(&self.node))?
+            .map_or(0, |p| p.max(0) as u64);
+        let mut pending = Vec::new();
+        let mut reached = from;
+        let mut failure = None;
+        journal.replay(from, &mut |record| {
+            pending.push(record);
+            if pending.len() >= MAX_BATCH_RECORDS && failure.is_none() {
+                let run = std::mem::take(&mut pending);
+                reached = run.last().map_or(reached, |p| p.next);
+                if let Err(e) = self.process(&run) {
+                    failure = Some(e);
+                }
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if !pending.is_empty() {
+            reached = pending.last().map_or(reached, |p| p.next);
+            self.process(&pending)?;
+        }
+        if reached > from {
+            tracing::info!(from, to = reached, "journal replayed");
+        }
+        self.progress.store(reached.max(journal.end()), std::sync::atomic::Ordering::Release);
+        Ok(reached)
+    }
+
+    /// Processes what the journal hands over until it closes.
+    pub fn run(mut self, mut input: mpsc::Receiver<Vec<Positioned>>) {
+        while let Some(mut records) = input.blocking_recv() {
+            while records.len() < MAX_BATCH_RECORDS {
+                match input.try_recv() {
+                    Ok(more) => records.extend(more),
+                    Err(_) => break,
+                }
+            }
+            if let Some(rules) = self.pending_rules.lock().ok().and_then(|mut p| p.take()) {
+                self.rules = rules;
+                tracing::info!("rules reloaded");
+            }
+            // A store failure stalls the pipeline (and, through the journal, the senders)
+            // until the store is back: nothing is dropped.
+            while let Err(e) = self.process(&records) {
+                self.metrics.store_errors.inc();
+                tracing::error!(error = %e, "store commit failed; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        tracing::info!("pipeline stopped");
+    }
+
+    /// Normalizes, detects and stores `records` in one transaction.
+    fn process(&mut self, records: &[Positioned]) -> anyhow::Result<()> {
+        let mut batch = Batch {
+            incident_window_ms: self.incident_window_ms,
+            ..Batch::default()
+        };
+        let mut alerts: Vec<Alert> = Vec::new();
+        let mut rejects: Vec<(String, Reject)> = Vec::new();
+        for positioned in records {
+            self.read_record(positioned, &mut batch, &mut alerts, &mut rejects);
+        }
+        for alert in &alerts {
+            self.metrics
+                .alerts
+                .get_or_create(&RuleLabel { rule: alert.rule.id.clone() })
+                .inc();
+            batch.alerts.push(alert_record(alert));
+        }
+        let last = records.last().map_or(0, |p| p.next);
+        batch.checkpoint = Some((self.node.clone(), last as i64));
+        let outcome = self.handle.block_on(self.store.commit(&batch))?;
+        self.keep_rejects(&rejects);
+        self.metrics.events_stored.inc_by(outcome.events_stored);
+        self.metrics.incidents_opened.inc_by(outcome.incidents_opened);
+        let now = Timestamp::now().as_millisecond();
+        for positioned in records {
+            let seconds = (now - positioned.record.received).max(0) as f64 / 1000.0;
+            self.metrics.latency.observe(seconds);
+        }
+        self.progress.store(last, std::sync::atomic::Ordering::Release);
+        if let Err(e) = Journal::remove_before(&self.journal_dir, last) {
+            tracing::warn!(error = %e, "cannot delete stored journal segments");
+        }
+        Ok(())
+    }
+
+    fn read_record(
+        &mut self,
+        positioned: &Positioned,
+        batch: &mut Batch,
+        alerts: &mut Vec<Alert>,
+        rejects: &mut Vec<(String, Reject)>,
+    ) {
+        let record = &positioned.record;
+        let transport = record.source.split(' ').next().unwrap_or("").to_owned();
+        let format: Option<&'static dyn Format> = match record.kind {
+            Kind::Syslog => dozor_formats::find("syslog"),
+            Kind::Lines if record.format.is_empty() => dozor_formats::detect(&record.data),
+            Kind::Lines => dozor_formats::find(&record.format),
+        };
+        let received = Timestamp::from_millisecond(record.received).unwrap_or_else(|_| Timestamp::now());
+        let ctx = ReadContext {
+            source: record.source.clone(),
+            received,
+            max_record: self.max_record,
+        };
+        let Some(format) = format else {
+            let reason = if record.format.is_empty() {
+                "format not recognised".to_owned()
+            } else {
+                format!("unknown format {:?}", record.format)
+            };
+            let reject = Reject::new("unrecognised", &ctx, 0, reason, &record.data);
+            self.metrics
+                .rejects
+                .get_or_create(&SourceFormat { source: transport.clone(), format: "unrecognised".into() })
+                .inc();
+            rejects.push((transport, reject));
+            return;
+        };
+        let mut events = Vec::new();
+        let mut format_rejects = Vec::new();
+        let mut sink = Collect { events: &mut events, rejects: &mut format_rejects };
+        // Reading from memory cannot fail with an I/O error.
+        let _ = format.read(&mut record.data.as_slice(), &ctx, &mut sink);
+        let labels = SourceFormat { source: transport.clone(), format: format.name().to_owned() };
+        self.metrics.events_in.get_or_create(&labels).inc_by(events.len() as u64);
+        if !format_rejects.is_empty() {
+            self.metrics.rejects.get_or_create(&labels).inc_by(format_rejects.len() as u64);
+        }
+        rejects.extend(format_rejects.into_iter().map(|r| (transport.clone(), r)));
+        for (index, mut event) in events.into_iter().enumerate() {
+            let id = format!("{:016x}{index:06x}", positioned.position);
+            event.set(taxonomy::UUID, Value::Str(id.as_str().into()));
+            if event.get(taxonomy::RECV_TIME).is_none() {
+                event.set(taxonomy::RECV_TIME, Value::Time(received));
+            }
+            self.rules.evaluate(&event, alerts);
+            batch.events.push(event_record(id, &event, record.received, format.name(), &record.source));
+        }
+    }
+
+    fn keep_rejects(&self, rejects: &[(String, Reject)]) {
+        if rejects.is_empty() {
+            return;
+        }
+        let mut out = Vec::new();
+        for (transport, reject) in rejects {
+            let line = serde_json::json!({
+                "time": dozor_event::format_time(Timestamp::now()),
+                "transport": transport,
+                "format": reject.format,
+                "source": reject.source,
+                "location": reject.location,
+                "reason": reject.reason,
+                "len": reject.len,
+                "record": String::from_utf8_lossy(&reject.record),
+            });
+            out.extend_from_slice(line.to_string().as_bytes());
+            out.push(b'\n');
+        }
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.rejects_path)
+            .and_then(|mut file| file.write_all(&out));
+        if let Err(e) = written {
+            tracing::warn!(error = %e, path = %self.rejects_path.display(), "cannot keep rejected records");
+        }
+    }
+}
+
+fn event_record(id: String, event: &Event, received: i64, format: &str, source: &str) -> EventRecord {
+    let pairs = event
+        .fields()
+        .map(|(field, value)| (field.name(), value.to_string()))
+        .chain(event.raw_fields().map(|(name, value)| (name, value.to_string())));
+    EventRecord {
+        id,
+        time: event.time().map_or(received, |t| t.as_millisecond()),
+        recv_time: received,
+        format: format.to_owned(),
+        source: source.to_owned(),
+        host: event.get_str(taxonomy::EVENT_SRC_HOST).map(str::to_owned),
+        search: search_text(pairs, ""),
+        body: event.to_json().to_string(),
+    }
+}
+
+/// Reporting devices that log on behalf of other hosts: for their events the asset an
+/// alert is about is the client (`src`), not the device itself.
+const INTERMEDIARIES: &[&str] = &["DNS server", "Web server", "Proxy server", "Network"];
+
+/// What an alert without a correlation group is grouped by: the client of an
+/// intermediary (`src=...`), otherwise the reporting host (`host=...`).
+fn asset_key(event: &Event) -> String {
+    let intermediary = event
+        .get_str(taxonomy::EVENT_SRC_CATEGORY)
+        .is_some_and(|c| INTERMEDIARIES.contains(&c));
+    let client = || {
+        [taxonomy::SRC_HOST, taxonomy::SRC_IP]
+            .into_iter()
+            .find_map(|f| event.get(f).map(|v| format!("src={v}")))
+    };
+    let host = || event.get(taxonomy::EVENT_SRC_HOST).map(|v| format!("host={v}"));
+    let key = if intermediary { client().or_else(host) } else { host().or_else(client) };
+    key.unwrap_or_default()
+}
+
+fn alert_record(alert: &Alert) -> AlertRecord {
+    let group_key = if alert.group.is_empty() {
+        alert.events.first().map(asset_key).unwrap_or_default()
+    } else {
+        alert
+            .group
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut hosts: Vec<String> = Vec::new();
+    for event in &alert.events {
+        for field in [taxonomy::EVENT_SRC_HOST, taxonomy::SRC_HOST, taxonomy::SRC_IP] {
+            if let Some(value) = event.get(field) {
+                let value = value.to_string();
+                if !value.is_empty() && !hosts.contains(&value) {
+                    hosts.push(value);
+                }
+            }
+        }
+    }
+    let time = alert
+        .time
+        .or_else(|| alert.events.last().and_then(Event::time))
+        .unwrap_or_else(Timestamp::now)
+        .as_millisecond();
+    AlertRecord {
+        rule_id: alert.rule.id.clone(),
+        rule_title: alert.rule.title.clone(),
+        reference_rule: alert.rule.reference_rule.clone(),
+        severity: alert.rule.level.clone(),
+        techniques: alert.rule.techniques.clone(),
+        group_key,
+        hosts,
+        time,
+        events: alert
+            .events
+            .iter()
+            .filter_map(|event| {
+                let id = event.get_str(taxonomy::UUID)?.to_owned();
+                Some((id, event.time().map_or(time, |t| t.as_millisecond())))
+            })
+            .collect(),
+    }
+}
