@@ -89,7 +89,15 @@ impl Args {
             put("tls_key", json!(v));
         }
         if !self.tail.is_empty() {
-            put("tail", json!(self.tail.iter().map(|p| json!({"path": p})).collect::<Vec<_>>()));
+            put(
+                "tail",
+                json!(
+                    self.tail
+                        .iter()
+                        .map(|p| json!({"path": p}))
+                        .collect::<Vec<_>>()
+                ),
+            );
         }
         if !self.rules.is_empty() {
             put("rules", json!(self.rules));

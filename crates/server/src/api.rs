@@ -52,7 +52,11 @@ impl From<StoreError> for ApiError {
 
 /// The authenticated caller, or 401. Cookie sessions changing state must also show
 /// their CSRF token.
-pub async fn require(state: &Shared, method: &Method, headers: &HeaderMap) -> Result<Principal, ApiError> {
+pub async fn require(
+    state: &Shared,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Principal, ApiError> {
     let principal = state
         .auth
         .principal(&state.store, headers)
@@ -60,9 +64,15 @@ pub async fn require(state: &Shared, method: &Method, headers: &HeaderMap) -> Re
         .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "authentication required".into()))?;
     if let Some(csrf) = &principal.csrf {
         if !matches!(*method, Method::GET | Method::HEAD) {
-            let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let sent = headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if !same_secret(sent, csrf) {
-                return Err(ApiError(StatusCode::FORBIDDEN, "missing or wrong X-CSRF-Token".into()));
+                return Err(ApiError(
+                    StatusCode::FORBIDDEN,
+                    "missing or wrong X-CSRF-Token".into(),
+                ));
             }
         }
     }
@@ -75,7 +85,10 @@ pub fn routes() -> Router<Shared> {
         .route("/api/v1/health", get(health))
         .route("/api/v1/auth/token", post(token))
         .route("/api/v1/incidents", get(incidents))
-        .route("/api/v1/incidents/{id}", get(incident).patch(patch_incident))
+        .route(
+            "/api/v1/incidents/{id}",
+            get(incident).patch(patch_incident),
+        )
         .route("/api/v1/events", get(events))
         .route("/api/v1/rules", get(rules))
         .route("/api/v1/openapi.json", get(openapi))
@@ -109,14 +122,29 @@ async fn token(
     Json(credentials): Json<Credentials>,
 ) -> Result<Json<Value>, ApiError> {
     if !state.auth.login_allowed(peer.ip()) {
-        return Err(ApiError(StatusCode::TOO_MANY_REQUESTS, "too many failed logins; wait".into()));
+        return Err(ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed logins; wait".into(),
+        ));
     }
-    match state.auth.login(&state.store, peer.ip(), &credentials.username, &credentials.password).await? {
+    match state
+        .auth
+        .login(
+            &state.store,
+            peer.ip(),
+            &credentials.username,
+            &credentials.password,
+        )
+        .await?
+    {
         Some((token, session)) => Ok(Json(json!({
             "token": token,
             "expires": dozor_event::format_time(ms_time(session.expires)),
         }))),
-        None => Err(ApiError(StatusCode::UNAUTHORIZED, "wrong username or password".into())),
+        None => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "wrong username or password".into(),
+        )),
     }
 }
 
@@ -197,15 +225,17 @@ async fn incident(
     let notes = state.store.incident_notes(&id).await?;
     let mut body = incident_json(&incident);
     body["events"] = json!(events);
-    body["notes"] = json!(notes
-        .iter()
-        .map(|n| json!({
-            "author": n.author,
-            "time": dozor_event::format_time(ms_time(n.time)),
-            "kind": n.kind,
-            "body": n.body,
-        }))
-        .collect::<Vec<_>>());
+    body["notes"] = json!(
+        notes
+            .iter()
+            .map(|n| json!({
+                "author": n.author,
+                "time": dozor_event::format_time(ms_time(n.time)),
+                "kind": n.kind,
+                "body": n.body,
+            }))
+            .collect::<Vec<_>>()
+    );
     Ok(Json(body))
 }
 
@@ -225,9 +255,16 @@ async fn patch_incident(
     Json(body): Json<PatchBody>,
 ) -> Result<Json<Value>, ApiError> {
     let principal = require(&state, &method, &headers).await?;
-    let patch = IncidentPatch { status: body.status, assignee: body.assignee, comment: body.comment };
+    let patch = IncidentPatch {
+        status: body.status,
+        assignee: body.assignee,
+        comment: body.comment,
+    };
     if patch.status.is_none() && patch.assignee.is_none() && patch.comment.is_none() {
-        return Err(ApiError(StatusCode::BAD_REQUEST, "nothing to change: give status, assignee or comment".into()));
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "nothing to change: give status, assignee or comment".into(),
+        ));
     }
     let incident = state
         .store
@@ -243,11 +280,15 @@ struct EventsQuery {
     from: Option<String>,
     to: Option<String>,
     limit: Option<i64>,
+    /// Also count every match (`total`).
+    count: Option<bool>,
 }
 
 /// A time bound given as RFC 3339 or as milliseconds since the epoch.
 pub fn parse_bound(text: Option<&str>) -> Result<Option<i64>, String> {
-    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
     if let Ok(ms) = text.parse::<i64>() {
         return Ok(Some(ms));
     }
@@ -271,10 +312,18 @@ async fn events(
         limit: query.limit.unwrap_or(100),
     };
     let events = state.store.search_events(&search).await?;
-    Ok(Json(json!({ "count": events.len(), "events": events })))
+    let mut body = json!({ "count": events.len(), "events": events });
+    if query.count == Some(true) {
+        body["total"] = json!(state.store.count_matching(&search).await?);
+    }
+    Ok(Json(body))
 }
 
-async fn rules(State(state): State<Shared>, method: Method, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn rules(
+    State(state): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     require(&state, &method, &headers).await?;
     let catalog = state.catalog.read().map(|c| c.clone()).unwrap_or_default();
     let rules: Vec<Value> = catalog
@@ -282,14 +331,29 @@ async fn rules(State(state): State<Shared>, method: Method, headers: HeaderMap) 
         .iter()
         .map(|r| {
             let mut v = json!(r);
-            v["techniques"] = json!(r.techniques.iter().map(|t| technique(t)).collect::<Vec<_>>());
+            v["techniques"] = json!(
+                r.techniques
+                    .iter()
+                    .map(|t| technique(t))
+                    .collect::<Vec<_>>()
+            );
             v
         })
         .collect();
-    Ok(Json(json!({ "count": rules.len(), "rules": rules, "rejected": catalog.rejected })))
+    Ok(Json(
+        json!({ "count": rules.len(), "rules": rules, "rejected": catalog.rejected }),
+    ))
 }
 
-async fn openapi(State(state): State<Shared>, method: Method, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn openapi(
+    State(state): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     require(&state, &method, &headers).await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response())
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response())
 }

@@ -39,7 +39,10 @@ const TECHNIQUES: &[(&str, &str)] = &[
 /// The name of technique `id` (case-insensitive), if known.
 pub fn technique_name(id: &str) -> Option<&'static str> {
     let id = id.to_ascii_uppercase();
-    TECHNIQUES.iter().find(|(t, _)| *t == id).map(|(_, name)| *name)
+    TECHNIQUES
+        .iter()
+        .find(|(t, _)| *t == id)
+        .map(|(_, name)| *name)
 }
 
 /// A technique with its name, as the API shows it.
@@ -57,5 +60,9 @@ pub struct Technique {
 pub fn technique(id: &str) -> Technique {
     let id = id.to_ascii_uppercase();
     let path = id.replace('.', "/");
-    Technique { name: technique_name(&id), url: format!("https://attack.mitre.org/techniques/{path}/"), id }
+    Technique {
+        name: technique_name(&id),
+        url: format!("https://attack.mitre.org/techniques/{path}/"),
+        id,
+    }
 }

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use blake2::{Blake2s256, Digest};
@@ -34,13 +34,19 @@ pub fn random_hex(n: usize) -> String {
 /// The argon2id hash of `password`, in PHC string form.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::encode_b64(random_hex(16).as_bytes())?;
-    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 /// Whether `password` matches the PHC `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -79,7 +85,9 @@ impl Auth {
 
     /// Whether `client` may try to log in now.
     pub fn login_allowed(&self, client: IpAddr) -> bool {
-        let Ok(mut failures) = self.failures.lock() else { return false };
+        let Ok(mut failures) = self.failures.lock() else {
+            return false;
+        };
         let recent = failures.entry(client).or_default();
         recent.retain(|t| t.elapsed() < LOGIN_WINDOW);
         recent.len() < LOGIN_ATTEMPTS
@@ -133,7 +141,10 @@ impl Auth {
         if let Some(value) = authorization {
             if let Some(token) = value.strip_prefix("Bearer ") {
                 let session = store.session(&token_hash(token.trim())).await.ok()??;
-                return Some(Principal { username: session.username, csrf: None });
+                return Some(Principal {
+                    username: session.username,
+                    csrf: None,
+                });
             }
             if let Some(encoded) = value.strip_prefix("Basic ") {
                 return self.basic(store, encoded.trim()).await;
@@ -142,19 +153,30 @@ impl Auth {
         }
         let token = cookie(headers, SESSION_COOKIE)?;
         let session = store.session(&token_hash(&token)).await.ok()??;
-        Some(Principal { username: session.username, csrf: Some(session.csrf) })
+        Some(Principal {
+            username: session.username,
+            csrf: Some(session.csrf),
+        })
     }
 
     /// HTTP Basic, as Beats and Logstash send it; verified credentials are remembered
     /// for a minute (by hash) so that every bulk request does not pay for argon2.
     async fn basic(&self, store: &Store, encoded: &str) -> Option<Principal> {
-        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()?;
         let decoded = String::from_utf8(decoded).ok()?;
         let (username, password) = decoded.split_once(':')?;
         let key = token_hash(&decoded);
         if let Ok(cache) = self.basic_ok.lock() {
-            if cache.get(&key).is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
-                return Some(Principal { username: username.to_owned(), csrf: None });
+            if cache
+                .get(&key)
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(60))
+            {
+                return Some(Principal {
+                    username: username.to_owned(),
+                    csrf: None,
+                });
             }
         }
         let hash = store.password_hash(username).await.ok()??;
@@ -169,7 +191,10 @@ impl Auth {
             cache.retain(|_, t| t.elapsed() < Duration::from_secs(60));
             cache.insert(key, Instant::now());
         }
-        Some(Principal { username: username.to_owned(), csrf: None })
+        Some(Principal {
+            username: username.to_owned(),
+            csrf: None,
+        })
     }
 }
 
@@ -188,7 +213,8 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// A `Set-Cookie` value with the session flags: HttpOnly, SameSite=Strict, Path=/,
 /// and Secure when asked.
 pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
-    let mut cookie = format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}");
+    let mut cookie =
+        format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}");
     if secure {
         cookie.push_str("; Secure");
     }
@@ -197,7 +223,11 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> S
 
 /// Compares secrets in time independent of where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -228,7 +258,10 @@ mod tests {
     #[test]
     fn cookies_are_found_and_flagged() {
         let mut headers = HeaderMap::new();
-        headers.insert(axum::http::header::COOKIE, "a=1; dozor_session=abc".parse().expect("header"));
+        headers.insert(
+            axum::http::header::COOKIE,
+            "a=1; dozor_session=abc".parse().expect("header"),
+        );
         assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
         assert!(set_cookie("x", "y", 60, true).ends_with("; Secure"));
         assert!(same_secret("abc", "abc") && !same_secret("abc", "abd"));

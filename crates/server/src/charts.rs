@@ -39,7 +39,10 @@ pub fn bar_chart(rows: Vec<(String, i64)>) -> BarChart {
             width: ((value.max(0) as u64 * u64::from(LENGTH)) / max as u64).max(2) as u32,
         })
         .collect();
-    BarChart { height: (bars.len() as u32 * ROW).max(ROW), bars }
+    BarChart {
+        height: (bars.len() as u32 * ROW).max(ROW),
+        bars,
+    }
 }
 
 #[cfg(test)]

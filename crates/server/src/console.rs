@@ -16,7 +16,9 @@ use serde::Deserialize;
 
 use crate::api::{ms_time, parse_bound};
 use crate::attack::{Technique, technique};
-use crate::auth::{Principal, SESSION_COOKIE, cookie, random_hex, same_secret, set_cookie, token_hash};
+use crate::auth::{
+    Principal, SESSION_COOKIE, cookie, random_hex, same_secret, set_cookie, token_hash,
+};
 use crate::charts::{BarChart, bar_chart};
 use crate::state::Shared;
 
@@ -39,12 +41,25 @@ pub fn routes() -> Router<Shared> {
         .route("/rules", get(rules))
         .route("/lists", get(lists))
         .route("/lists/{name}", get(list).post(save_list))
-        .route("/assets/htmx.min.js", get(|| async { asset("text/javascript", HTMX) }))
-        .route("/assets/style.css", get(|| async { asset("text/css", STYLE) }))
+        .route(
+            "/assets/htmx.min.js",
+            get(|| async { asset("text/javascript", HTMX) }),
+        )
+        .route(
+            "/assets/style.css",
+            get(|| async { asset("text/css", STYLE) }),
+        )
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "max-age=3600")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 fn render(template: impl Template) -> Response {
@@ -52,7 +67,11 @@ fn render(template: impl Template) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "page could not be rendered").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "page could not be rendered",
+            )
+                .into_response()
         }
     }
 }
@@ -76,10 +95,14 @@ pub struct Frame {
 
 /// The signed-in user, or a redirect to the login page.
 async fn session(state: &Shared, headers: &HeaderMap, uri: &str) -> Result<Principal, Response> {
-    state.auth.principal(&state.store, headers).await.ok_or_else(|| {
-        let next: String = url_encode(uri);
-        Redirect::to(&format!("/login?next={next}")).into_response()
-    })
+    state
+        .auth
+        .principal(&state.store, headers)
+        .await
+        .ok_or_else(|| {
+            let next: String = url_encode(uri);
+            Redirect::to(&format!("/login?next={next}")).into_response()
+        })
 }
 
 fn frame(principal: &Principal, title: impl Into<String>, section: &'static str) -> Frame {
@@ -92,13 +115,18 @@ fn frame(principal: &Principal, title: impl Into<String>, section: &'static str)
 }
 
 fn csrf_ok(principal: &Principal, sent: &str) -> bool {
-    principal.csrf.as_deref().is_none_or(|csrf| same_secret(sent, csrf))
+    principal
+        .csrf
+        .as_deref()
+        .is_none_or(|csrf| same_secret(sent, csrf))
 }
 
 fn url_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -139,9 +167,19 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_response(state: &Shared, status: StatusCode, next: String, error: Option<String>) -> Response {
+fn login_response(
+    state: &Shared,
+    status: StatusCode,
+    next: String,
+    error: Option<String>,
+) -> Response {
     let csrf = random_hex(16);
-    let cookie = set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, state.config.cookies_secure());
+    let cookie = set_cookie(
+        LOGIN_CSRF_COOKIE,
+        &csrf,
+        3600,
+        state.config.cookies_secure(),
+    );
     let mut response = render(LoginPage { csrf, next, error });
     *response.status_mut() = status;
     if let Ok(value) = cookie.parse() {
@@ -151,7 +189,12 @@ fn login_response(state: &Shared, status: StatusCode, next: String, error: Optio
 }
 
 async fn login_page(State(state): State<Shared>, Query(query): Query<NextQuery>) -> Response {
-    login_response(&state, StatusCode::OK, safe_next(query.next.as_deref()), None)
+    login_response(
+        &state,
+        StatusCode::OK,
+        safe_next(query.next.as_deref()),
+        None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -171,7 +214,12 @@ async fn login(
     let next = safe_next(form.next.as_deref());
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same_secret(&form.csrf, &expected) {
-        return login_response(&state, StatusCode::FORBIDDEN, next, Some("The form expired; try again.".into()));
+        return login_response(
+            &state,
+            StatusCode::FORBIDDEN,
+            next,
+            Some("The form expired; try again.".into()),
+        );
     }
     if !state.auth.login_allowed(peer.ip()) {
         return login_response(
@@ -181,10 +229,19 @@ async fn login(
             Some("Too many failed attempts; wait a few minutes.".into()),
         );
     }
-    match state.auth.login(&state.store, peer.ip(), &form.username, &form.password).await {
+    match state
+        .auth
+        .login(&state.store, peer.ip(), &form.username, &form.password)
+        .await
+    {
         Ok(Some((token, session))) => {
             let max_age = (session.expires - crate::ingest::now_ms()) / 1000;
-            let cookie = set_cookie(SESSION_COOKIE, &token, max_age, state.config.cookies_secure());
+            let cookie = set_cookie(
+                SESSION_COOKIE,
+                &token,
+                max_age,
+                state.config.cookies_secure(),
+            );
             let clear = set_cookie(LOGIN_CSRF_COOKIE, "", 0, state.config.cookies_secure());
             let mut response = Redirect::to(&next).into_response();
             for value in [cookie, clear] {
@@ -194,7 +251,12 @@ async fn login(
             }
             response
         }
-        Ok(None) => login_response(&state, StatusCode::UNAUTHORIZED, next, Some("Wrong username or password.".into())),
+        Ok(None) => login_response(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            next,
+            Some("Wrong username or password.".into()),
+        ),
         Err(e) => server_error(e),
     }
 }
@@ -204,7 +266,11 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(state): State<Shared>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+async fn logout(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     let principal = match session(&state, &headers, "/").await {
         Ok(p) => p,
         Err(redirect) => return redirect,
@@ -247,7 +313,11 @@ async fn dashboard(State(state): State<Shared>, headers: HeaderMap) -> Response 
         let rules = state.store.top_rules(8).await?;
         let open = state
             .store
-            .incidents(&IncidentFilter { status: Some("new".into()), limit: 1000, ..Default::default() })
+            .incidents(&IncidentFilter {
+                status: Some("new".into()),
+                limit: 1000,
+                ..Default::default()
+            })
             .await?
             .len();
         let events = state.store.count_events().await?;
@@ -257,7 +327,11 @@ async fn dashboard(State(state): State<Shared>, headers: HeaderMap) -> Response 
     match result {
         Ok((days, hosts, rules, open, events)) => render(DashboardPage {
             frame: frame(&principal, "Dashboard", "dashboard"),
-            per_day: bar_chart(days.iter().map(|d| (time_text(d.day)[..10].to_owned(), d.count)).collect()),
+            per_day: bar_chart(
+                days.iter()
+                    .map(|d| (time_text(d.day)[..10].to_owned(), d.count))
+                    .collect(),
+            ),
             top_hosts: bar_chart(hosts.into_iter().map(|c| (c.name, c.count)).collect()),
             top_rules: bar_chart(rules.into_iter().map(|c| (c.name, c.count)).collect()),
             open,
@@ -287,7 +361,11 @@ impl IncidentQuery {
 
     fn query_string(&self) -> String {
         let mut parts = Vec::new();
-        for (name, value) in [("status", &self.status), ("severity", &self.severity), ("host", &self.host)] {
+        for (name, value) in [
+            ("status", &self.status),
+            ("severity", &self.severity),
+            ("host", &self.host),
+        ] {
             if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
                 parts.push(format!("{name}={}", url_encode(value)));
             }
@@ -350,7 +428,11 @@ struct IncidentRows {
 
 const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "informational"];
 
-async fn incidents(State(state): State<Shared>, headers: HeaderMap, Query(query): Query<IncidentQuery>) -> Response {
+async fn incidents(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<IncidentQuery>,
+) -> Response {
     let principal = match session(&state, &headers, "/incidents").await {
         Ok(p) => p,
         Err(redirect) => return redirect,
@@ -370,12 +452,18 @@ async fn incidents(State(state): State<Shared>, headers: HeaderMap, Query(query)
     }
 }
 
-async fn incidents_table(State(state): State<Shared>, headers: HeaderMap, Query(query): Query<IncidentQuery>) -> Response {
+async fn incidents_table(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<IncidentQuery>,
+) -> Response {
     if let Err(redirect) = session(&state, &headers, "/incidents").await {
         return redirect;
     }
     match state.store.incidents(&query.filter()).await {
-        Ok(list) => render(IncidentRows { rows: list.iter().map(incident_row).collect() }),
+        Ok(list) => render(IncidentRows {
+            rows: list.iter().map(incident_row).collect(),
+        }),
         Err(e) => server_error(e),
     }
 }
@@ -398,7 +486,10 @@ fn event_view(event: &StoredEvent) -> EventView {
     if let Some(object) = event.event.as_object() {
         for (name, value) in object {
             if name == "body" {
-                raw = value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+                raw = value
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| value.to_string());
                 continue;
             }
             if name == dozor_event::RAW_KEY {
@@ -413,11 +504,18 @@ fn event_view(event: &StoredEvent) -> EventView {
         }
     }
     let get = |name: &str| event.event.get(name).map(json_text).unwrap_or_default();
-    let summary = [get("subject"), get("action"), get("object"), get("object.query"), get("object.name"), get("status")]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" · ");
+    let summary = [
+        get("subject"),
+        get("action"),
+        get("object"),
+        get("object.query"),
+        get("object.name"),
+        get("status"),
+    ]
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect::<Vec<_>>()
+    .join(" · ");
     EventView {
         id: event.id.clone(),
         time: time_text(event.time),
@@ -457,13 +555,19 @@ struct IncidentPage {
     statuses: &'static [&'static str],
 }
 
-async fn incident(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn incident(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let principal = match session(&state, &headers, &format!("/incidents/{id}")).await {
         Ok(p) => p,
         Err(redirect) => return redirect,
     };
     let result = async {
-        let Some(incident) = state.store.incident(&id).await? else { return Ok(None) };
+        let Some(incident) = state.store.incident(&id).await? else {
+            return Ok(None);
+        };
         let ids = state.store.incident_event_ids(&id).await?;
         let events = state.store.events_by_id(&ids).await?;
         let notes = state.store.incident_notes(&id).await?;
@@ -479,7 +583,12 @@ async fn incident(State(state): State<Shared>, headers: HeaderMap, Path(id): Pat
             events: events.iter().map(event_view).collect(),
             notes: notes
                 .into_iter()
-                .map(|n| NoteView { author: n.author, time: time_text(n.time), kind: n.kind, body: n.body })
+                .map(|n| NoteView {
+                    author: n.author,
+                    time: time_text(n.time),
+                    kind: n.kind,
+                    body: n.body,
+                })
                 .collect(),
             statuses: STATUSES,
         }),
@@ -514,10 +623,16 @@ async fn update_incident(
         assignee: form.assignee,
         comment: form.comment.filter(|c| !c.trim().is_empty()),
     };
-    match state.store.update_incident(&id, &patch, &principal.username).await {
+    match state
+        .store
+        .update_incident(&id, &patch, &principal.username)
+        .await
+    {
         Ok(Some(_)) => Redirect::to(&format!("/incidents/{id}")).into_response(),
         Ok(None) => (StatusCode::NOT_FOUND, "no such incident").into_response(),
-        Err(dozor_store::StoreError::Invalid(reason)) => (StatusCode::BAD_REQUEST, reason).into_response(),
+        Err(dozor_store::StoreError::Invalid(reason)) => {
+            (StatusCode::BAD_REQUEST, reason).into_response()
+        }
         Err(e) => server_error(e),
     }
 }
@@ -541,7 +656,11 @@ struct EventsQuery {
     to: Option<String>,
 }
 
-async fn events(State(state): State<Shared>, headers: HeaderMap, Query(query): Query<EventsQuery>) -> Response {
+async fn events(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<EventsQuery>,
+) -> Response {
     let principal = match session(&state, &headers, "/events").await {
         Ok(p) => p,
         Err(redirect) => return redirect,
@@ -555,11 +674,17 @@ async fn events(State(state): State<Shared>, headers: HeaderMap, Query(query): Q
         events: Vec::new(),
         searched: query.q.is_some(),
     };
-    let bounds = parse_bound(query.from.as_deref()).and_then(|from| Ok((from, parse_bound(query.to.as_deref())?)));
+    let bounds = parse_bound(query.from.as_deref())
+        .and_then(|from| Ok((from, parse_bound(query.to.as_deref())?)));
     match bounds {
         Err(e) => page.error = Some(e),
         Ok((from, to)) => {
-            let search = EventQuery { text: page.q.clone(), from, to, limit: 200 };
+            let search = EventQuery {
+                text: page.q.clone(),
+                from,
+                to,
+                limit: 200,
+            };
             match state.store.search_events(&search).await {
                 Ok(found) => page.events = found.iter().map(event_view).collect(),
                 Err(e) => return server_error(e),
@@ -605,7 +730,10 @@ async fn rules(State(state): State<Shared>, headers: HeaderMap) -> Response {
     let mut coverage: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for rule in &catalog.rules {
         for t in &rule.techniques {
-            coverage.entry(t.to_ascii_uppercase()).or_default().push(rule.title.clone());
+            coverage
+                .entry(t.to_ascii_uppercase())
+                .or_default()
+                .push(rule.title.clone());
         }
     }
     render(RulesPage {
@@ -626,7 +754,10 @@ async fn rules(State(state): State<Shared>, headers: HeaderMap) -> Response {
             .collect(),
         coverage: coverage
             .into_iter()
-            .map(|(id, rules)| Coverage { technique: technique(&id), rules })
+            .map(|(id, rules)| Coverage {
+                technique: technique(&id),
+                rules,
+            })
             .collect(),
         rejected: catalog.rejected,
     })
@@ -644,7 +775,10 @@ async fn lists(State(state): State<Shared>, headers: HeaderMap) -> Response {
         Ok(p) => p,
         Err(redirect) => return redirect,
     };
-    render(ListsPage { frame: frame(&principal, "Lists", "lists"), lists: state.engine.lists() })
+    render(ListsPage {
+        frame: frame(&principal, "Lists", "lists"),
+        lists: state.engine.lists(),
+    })
 }
 
 #[derive(Template)]
@@ -711,11 +845,19 @@ async fn save_list(
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect();
-    if let Err(e) = state.store.save_list(&name, &entries, &principal.username).await {
+    if let Err(e) = state
+        .store
+        .save_list(&name, &entries, &principal.username)
+        .await
+    {
         return server_error(e);
     }
     if let Err(e) = state.reload_rules().await {
-        return (StatusCode::BAD_REQUEST, format!("saved, but the rules did not reload: {e:#}")).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("saved, but the rules did not reload: {e:#}"),
+        )
+            .into_response();
     }
     Redirect::to(&format!("/lists/{}?saved=1", url_encode(&name))).into_response()
 }

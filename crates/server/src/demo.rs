@@ -30,7 +30,9 @@ pub fn records() -> Vec<Record> {
         if !path.starts_with("tests/") {
             continue;
         }
-        let Ok(file) = yaml_serde::from_str::<TestFile>(text) else { continue };
+        let Ok(file) = yaml_serde::from_str::<TestFile>(text) else {
+            continue;
+        };
         for case in file.cases.into_iter().filter(|c| c.expect > 0) {
             out.push(Record {
                 kind: Kind::Lines,

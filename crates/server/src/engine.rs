@@ -77,7 +77,10 @@ impl Engine {
     /// written as files under `edited_lists`.
     pub fn new(mut options: RuleSetOptions, edited_lists: &Path) -> Self {
         options.list_paths.push(edited_lists.to_owned());
-        Self { options, edited_lists: edited_lists.to_owned() }
+        Self {
+            options,
+            edited_lists: edited_lists.to_owned(),
+        }
     }
 
     /// Writes the edited lists where the loader finds them.
@@ -88,7 +91,13 @@ impl Engine {
             let safe: String = list
                 .name
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             std::fs::write(self.edited_lists.join(format!("{safe}.yml")), text)?;
         }
@@ -151,7 +160,9 @@ impl Engine {
         }
         for root in &self.options.list_paths {
             for file in yaml_files(root) {
-                let Ok(text) = std::fs::read_to_string(&file) else { continue };
+                let Ok(text) = std::fs::read_to_string(&file) else {
+                    continue;
+                };
                 if let Ok(list) = yaml_serde::from_str::<ListFile>(&text) {
                     by_name.insert(list.name.clone(), list);
                 }

@@ -145,14 +145,20 @@ fn read_segment(
     while let Some(header) = bytes.get(at..at + HEADER) {
         let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
         let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        let Some(payload) = bytes.get(at + HEADER..at + HEADER + len) else { break };
+        let Some(payload) = bytes.get(at + HEADER..at + HEADER + len) else {
+            break;
+        };
         if crc32fast::hash(payload) != crc {
             break;
         }
         let Some(record) = decode(payload) else { break };
         let position = start + offset + at as u64;
         at += HEADER + len;
-        out(Positioned { position, next: start + offset + at as u64, record });
+        out(Positioned {
+            position,
+            next: start + offset + at as u64,
+            record,
+        });
     }
     Ok(offset + at as u64)
 }
@@ -182,7 +188,10 @@ impl Journal {
                 start + good
             }
         };
-        Ok(Self { dir: dir.to_owned(), end })
+        Ok(Self {
+            dir: dir.to_owned(),
+            end,
+        })
     }
 
     /// The position after the last record.
@@ -191,7 +200,11 @@ impl Journal {
     }
 
     /// Hands every record from `position` on to `out`, in order.
-    pub fn replay(&self, position: u64, out: &mut dyn FnMut(Positioned)) -> Result<(), JournalError> {
+    pub fn replay(
+        &self,
+        position: u64,
+        out: &mut dyn FnMut(Positioned),
+    ) -> Result<(), JournalError> {
         let segments = segments(&self.dir)?;
         for (i, (start, path)) in segments.iter().enumerate() {
             let end = segments.get(i + 1).map_or(u64::MAX, |(next, _)| *next);
@@ -206,7 +219,11 @@ impl Journal {
 
     /// Starts the writer thread. Appended records are synced, then passed to
     /// `downstream` (which bounds how far the writer may run ahead of the pipeline).
-    pub fn start(self, capacity: usize, downstream: mpsc::Sender<Vec<Positioned>>) -> Result<Appender, JournalError> {
+    pub fn start(
+        self,
+        capacity: usize,
+        downstream: mpsc::Sender<Vec<Positioned>>,
+    ) -> Result<Appender, JournalError> {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
         let writer = Writer::new(self.dir, self.end)?;
         let depth = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
@@ -215,7 +232,11 @@ impl Journal {
         std::thread::Builder::new()
             .name("journal".into())
             .spawn(move || writer.run(receiver, downstream, thread_depth, thread_written))?;
-        Ok(Appender { sender, depth, written })
+        Ok(Appender {
+            sender,
+            depth,
+            written,
+        })
     }
 
     /// Deletes the segments wholly before `position` (the pipeline has stored them).
@@ -253,7 +274,8 @@ impl Appender {
             return Ok(());
         }
         let (done, wait) = oneshot::channel();
-        self.depth.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.depth
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.sender
             .send(Append { records, done })
             .await
@@ -269,10 +291,12 @@ impl Appender {
     /// full (UDP senders cannot be slowed down, so their excess is counted and dropped).
     pub fn try_append(&self, records: Vec<Record>) -> bool {
         let (done, _) = oneshot::channel();
-        self.depth.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.depth
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let sent = self.sender.try_send(Append { records, done }).is_ok();
         if !sent {
-            self.depth.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            self.depth
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
         sent
     }
@@ -302,7 +326,12 @@ impl Writer {
             .create(true)
             .append(true)
             .open(segment_path(&dir, segment_start))?;
-        Ok(Self { dir, segment_start, file: BufWriter::with_capacity(1 << 20, file), end })
+        Ok(Self {
+            dir,
+            segment_start,
+            file: BufWriter::with_capacity(1 << 20, file),
+            end,
+        })
     }
 
     fn run(
@@ -357,7 +386,11 @@ impl Writer {
                 self.file.write_all(buffer)?;
                 let position = self.end;
                 self.end += buffer.len() as u64;
-                written.push(Positioned { position, next: self.end, record });
+                written.push(Positioned {
+                    position,
+                    next: self.end,
+                    record,
+                });
             }
         }
         self.file.flush()?;
@@ -399,8 +432,14 @@ mod tests {
         let journal = Journal::open(dir.path()).expect("open");
         let (tx, mut rx) = mpsc::channel(16);
         let appender = journal.start(16, tx).expect("start");
-        appender.append(vec![record("one"), record("two")]).await.expect("append");
-        appender.append(vec![record("three")]).await.expect("append");
+        appender
+            .append(vec![record("one"), record("two")])
+            .await
+            .expect("append");
+        appender
+            .append(vec![record("three")])
+            .await
+            .expect("append");
         let mut live = Vec::new();
         while live.len() < 3 {
             live.extend(rx.recv().await.expect("records"));
@@ -409,7 +448,9 @@ mod tests {
         let journal = Journal::open(dir.path()).expect("reopen");
         assert_eq!(journal.end(), live[2].next);
         let mut replayed = Vec::new();
-        journal.replay(live[1].position, &mut |p| replayed.push(p.record.data)).expect("replay");
+        journal
+            .replay(live[1].position, &mut |p| replayed.push(p.record.data))
+            .expect("replay");
         assert_eq!(replayed, [b"two".to_vec(), b"three".to_vec()]);
     }
 
@@ -424,7 +465,10 @@ mod tests {
         drop(appender);
         // A crash in the middle of the next record's write.
         let path = segment_path(dir.path(), 0);
-        let mut file = OpenOptions::new().append(true).open(&path).expect("segment");
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("segment");
         file.write_all(&[9, 0, 0, 0, 1, 2]).expect("write");
         drop(file);
         let journal = Journal::open(dir.path()).expect("reopen");

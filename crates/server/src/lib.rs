@@ -56,7 +56,11 @@ pub fn init_logging(format: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
-    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Runs [`serve`] on a new multi-threaded runtime.
@@ -72,11 +76,18 @@ pub fn run(config: Config) -> Result<()> {
 /// Runs the service until interrupted (SIGINT or SIGTERM), then stops taking records,
 /// lets the pipeline store what the journal holds, and returns.
 pub async fn serve(config: Config) -> Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
-    let store = Store::open(&config.database_url())
-        .await
-        .with_context(|| format!("cannot open the database {}", redact(&config.database_url())))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = Store::open(&config.database_url()).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            redact(&config.database_url())
+        )
+    })?;
     ensure_admin(&store, &config).await?;
 
     let engine = Engine::new(
@@ -93,13 +104,21 @@ pub async fn serve(config: Config) -> Result<()> {
     let (rules, catalog) = tokio::task::spawn_blocking(move || {
         let lists: Vec<engine::ListFile> = overrides
             .into_iter()
-            .map(|o| engine::ListFile { name: o.name, description: format!("edited by {}", o.updated_by), entries: o.entries })
+            .map(|o| engine::ListFile {
+                name: o.name,
+                description: format!("edited by {}", o.updated_by),
+                entries: o.entries,
+            })
             .collect();
         engine_for_load.write_lists(&lists)?;
         anyhow::Ok(engine_for_load.load()?)
     })
     .await??;
-    tracing::info!(rules = catalog.rules.len(), rejected = catalog.rejected.len(), "rules loaded");
+    tracing::info!(
+        rules = catalog.rules.len(),
+        rejected = catalog.rejected.len(),
+        "rules loaded"
+    );
 
     let metrics = Arc::new(Metrics::new());
     let journal_dir = config.data_dir.join("journal");
@@ -133,23 +152,52 @@ pub async fn serve(config: Config) -> Result<()> {
     let mut tasks = Vec::new();
     let mut listening = serde_json::Map::new();
     if let L::On(addr) = &config.listen_syslog_udp {
-        let socket = UdpSocket::bind(addr).await.with_context(|| format!("cannot listen on UDP {addr}"))?;
+        let socket = UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on UDP {addr}"))?;
         listening.insert("syslog_udp".into(), socket.local_addr()?.to_string().into());
-        tasks.push(tokio::spawn(ingest::syslog::serve_udp(socket, appender.clone(), metrics.clone(), config.max_record)));
+        tasks.push(tokio::spawn(ingest::syslog::serve_udp(
+            socket,
+            appender.clone(),
+            metrics.clone(),
+            config.max_record,
+        )));
     }
     if let L::On(addr) = &config.listen_syslog_tcp {
-        let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on TCP {addr}"))?;
-        listening.insert("syslog_tcp".into(), listener.local_addr()?.to_string().into());
-        tasks.push(tokio::spawn(ingest::syslog::serve_tcp(listener, None, appender.clone(), metrics.clone(), config.max_record)));
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on TCP {addr}"))?;
+        listening.insert(
+            "syslog_tcp".into(),
+            listener.local_addr()?.to_string().into(),
+        );
+        tasks.push(tokio::spawn(ingest::syslog::serve_tcp(
+            listener,
+            None,
+            appender.clone(),
+            metrics.clone(),
+            config.max_record,
+        )));
     }
     if let L::On(addr) = &config.listen_syslog_tls {
         let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
             anyhow::bail!("listen_syslog_tls needs tls_cert and tls_key");
         };
         let acceptor = ingest::syslog::tls_acceptor(cert, key)?;
-        let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on TCP {addr}"))?;
-        listening.insert("syslog_tls".into(), listener.local_addr()?.to_string().into());
-        tasks.push(tokio::spawn(ingest::syslog::serve_tcp(listener, Some(acceptor), appender.clone(), metrics.clone(), config.max_record)));
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on TCP {addr}"))?;
+        listening.insert(
+            "syslog_tls".into(),
+            listener.local_addr()?.to_string().into(),
+        );
+        tasks.push(tokio::spawn(ingest::syslog::serve_tcp(
+            listener,
+            Some(acceptor),
+            appender.clone(),
+            metrics.clone(),
+            config.max_record,
+        )));
     }
     let http = TcpListener::bind(config.listen_http)
         .await
@@ -164,7 +212,9 @@ pub async fn serve(config: Config) -> Result<()> {
         let tailer = ingest::tail::Tailer::new(spec, &tail_state, config.max_record);
         let (appender, metrics, stop) = (appender.clone(), metrics.clone(), stop_tailing.clone());
         let handle = tokio::runtime::Handle::current();
-        tail_threads.push(std::thread::spawn(move || tailer.run(appender, metrics, handle, stop)));
+        tail_threads.push(std::thread::spawn(move || {
+            tailer.run(appender, metrics, handle, stop)
+        }));
     }
 
     if config.demo {
@@ -182,17 +232,22 @@ pub async fn serve(config: Config) -> Result<()> {
         pending_rules,
         auth: auth::Auth::new(config.session_hours),
     });
-    tasks.push(tokio::spawn(retention(store.clone(), config.retention_days)));
+    tasks.push(tokio::spawn(retention(
+        store.clone(),
+        config.retention_days,
+    )));
     let progress_for_metrics = progress.clone();
     let app = console::routes()
         .merge(api::routes())
         .merge(ingest::http::routes())
         .route(
             "/metrics",
-            axum::routing::get(move |state: State<Shared>, method: Method, headers: HeaderMap| {
-                let progress = progress_for_metrics.clone();
-                async move { metrics_page(state, method, headers, progress).await }
-            }),
+            axum::routing::get(
+                move |state: State<Shared>, method: Method, headers: HeaderMap| {
+                    let progress = progress_for_metrics.clone();
+                    async move { metrics_page(state, method, headers, progress).await }
+                },
+            ),
         )
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(state);
@@ -201,9 +256,12 @@ pub async fn serve(config: Config) -> Result<()> {
     for (name, addr) in &listening {
         tracing::info!(listener = %name, address = %addr, "listening");
     }
-    axum::serve(http, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        http,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
 
     tracing::info!("shutting down: no new records; storing what the journal holds");
     stop_tailing.store(true, Ordering::Relaxed);
@@ -220,7 +278,9 @@ pub async fn serve(config: Config) -> Result<()> {
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
     if progress.load(Ordering::Acquire) < target {
-        tracing::warn!("the pipeline did not catch up; the journal will be replayed at the next start");
+        tracing::warn!(
+            "the pipeline did not catch up; the journal will be replayed at the next start"
+        );
     }
     drop(pipeline_thread);
     store.close().await;
@@ -239,10 +299,16 @@ async fn metrics_page(
         return e.into_response();
     }
     state.metrics.queue_depth.set(state.appender.depth());
-    let lag = state.appender.written().saturating_sub(progress.load(Ordering::Acquire));
+    let lag = state
+        .appender
+        .written()
+        .saturating_sub(progress.load(Ordering::Acquire));
     state.metrics.pipeline_lag.set(lag as i64);
     (
-        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()
@@ -264,7 +330,9 @@ async fn ensure_admin(store: &Store, config: &Config) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot hash the admin password: {e}"))?;
     store.set_user("admin", &hash).await?;
     if generated {
-        eprintln!("dozor: created user `admin` with password {password} (shown once; set DOZOR_ADMIN_PASSWORD to choose it)");
+        eprintln!(
+            "dozor: created user `admin` with password {password} (shown once; set DOZOR_ADMIN_PASSWORD to choose it)"
+        );
     } else {
         tracing::info!("created user admin with the password from DOZOR_ADMIN_PASSWORD");
     }
@@ -289,7 +357,10 @@ async fn retention(store: Store, days: u64) {
 
 /// Writes `listening.json` in the data directory: the addresses actually bound (useful
 /// with port 0).
-fn write_listening(data_dir: &Path, listening: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+fn write_listening(
+    data_dir: &Path,
+    listening: &serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
     let path = data_dir.join("listening.json");
     let tmp = data_dir.join("listening.json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(listening)?)?;
@@ -301,13 +372,14 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = term.recv() => {}

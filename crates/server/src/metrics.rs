@@ -75,17 +75,57 @@ impl Metrics {
             store_errors: Counter::default(),
             registry: Registry::default(),
         };
-        registry.register("records_received", "Records accepted into the journal", m.records_in.clone());
-        registry.register("records_dropped", "UDP records dropped while the journal was full", m.records_dropped.clone());
-        registry.register("events_normalized", "Events normalized", m.events_in.clone());
-        registry.register("events_stored", "Events written to the store", m.events_stored.clone());
-        registry.register("rejects", "Records that could not be normalized", m.rejects.clone());
+        registry.register(
+            "records_received",
+            "Records accepted into the journal",
+            m.records_in.clone(),
+        );
+        registry.register(
+            "records_dropped",
+            "UDP records dropped while the journal was full",
+            m.records_dropped.clone(),
+        );
+        registry.register(
+            "events_normalized",
+            "Events normalized",
+            m.events_in.clone(),
+        );
+        registry.register(
+            "events_stored",
+            "Events written to the store",
+            m.events_stored.clone(),
+        );
+        registry.register(
+            "rejects",
+            "Records that could not be normalized",
+            m.rejects.clone(),
+        );
         registry.register("alerts", "Alerts raised", m.alerts.clone());
-        registry.register("incidents_opened", "Incidents opened", m.incidents_opened.clone());
-        registry.register("queue_depth", "Journal appends waiting to be written", m.queue_depth.clone());
-        registry.register("pipeline_lag_bytes", "Journal bytes synced but not yet stored", m.pipeline_lag.clone());
-        registry.register("pipeline_latency_seconds", "Seconds from receipt to storage", m.latency.clone());
-        registry.register("store_errors", "Store commits that failed and were retried", m.store_errors.clone());
+        registry.register(
+            "incidents_opened",
+            "Incidents opened",
+            m.incidents_opened.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Journal appends waiting to be written",
+            m.queue_depth.clone(),
+        );
+        registry.register(
+            "pipeline_lag_bytes",
+            "Journal bytes synced but not yet stored",
+            m.pipeline_lag.clone(),
+        );
+        registry.register(
+            "pipeline_latency_seconds",
+            "Seconds from receipt to storage",
+            m.latency.clone(),
+        );
+        registry.register(
+            "store_errors",
+            "Store commits that failed and were retried",
+            m.store_errors.clone(),
+        );
         Self { registry, ..m }
     }
 

@@ -94,7 +94,10 @@ impl Pipeline {
         if reached > from {
             tracing::info!(from, to = reached, "journal replayed");
         }
-        self.progress.store(reached.max(journal.end()), std::sync::atomic::Ordering::Release);
+        self.progress.store(
+            reached.max(journal.end()),
+            std::sync::atomic::Ordering::Release,
+        );
         Ok(reached)
     }
 
@@ -136,7 +139,9 @@ impl Pipeline {
         for alert in &alerts {
             self.metrics
                 .alerts
-                .get_or_create(&RuleLabel { rule: alert.rule.id.clone() })
+                .get_or_create(&RuleLabel {
+                    rule: alert.rule.id.clone(),
+                })
                 .inc();
             batch.alerts.push(alert_record(alert));
         }
@@ -145,13 +150,16 @@ impl Pipeline {
         let outcome = self.handle.block_on(self.store.commit(&batch))?;
         self.keep_rejects(&rejects);
         self.metrics.events_stored.inc_by(outcome.events_stored);
-        self.metrics.incidents_opened.inc_by(outcome.incidents_opened);
+        self.metrics
+            .incidents_opened
+            .inc_by(outcome.incidents_opened);
         let now = Timestamp::now().as_millisecond();
         for positioned in records {
             let seconds = (now - positioned.record.received).max(0) as f64 / 1000.0;
             self.metrics.latency.observe(seconds);
         }
-        self.progress.store(last, std::sync::atomic::Ordering::Release);
+        self.progress
+            .store(last, std::sync::atomic::Ordering::Release);
         if let Err(e) = Journal::remove_before(&self.journal_dir, last) {
             tracing::warn!(error = %e, "cannot delete stored journal segments");
         }
@@ -172,7 +180,8 @@ impl Pipeline {
             Kind::Lines if record.format.is_empty() => dozor_formats::detect(&record.data),
             Kind::Lines => dozor_formats::find(&record.format),
         };
-        let received = Timestamp::from_millisecond(record.received).unwrap_or_else(|_| Timestamp::now());
+        let received =
+            Timestamp::from_millisecond(record.received).unwrap_or_else(|_| Timestamp::now());
         let ctx = ReadContext {
             source: record.source.clone(),
             received,
@@ -187,20 +196,35 @@ impl Pipeline {
             let reject = Reject::new("unrecognised", &ctx, 0, reason, &record.data);
             self.metrics
                 .rejects
-                .get_or_create(&SourceFormat { source: transport.clone(), format: "unrecognised".into() })
+                .get_or_create(&SourceFormat {
+                    source: transport.clone(),
+                    format: "unrecognised".into(),
+                })
                 .inc();
             rejects.push((transport, reject));
             return;
         };
         let mut events = Vec::new();
         let mut format_rejects = Vec::new();
-        let mut sink = Collect { events: &mut events, rejects: &mut format_rejects };
+        let mut sink = Collect {
+            events: &mut events,
+            rejects: &mut format_rejects,
+        };
         // Reading from memory cannot fail with an I/O error.
         let _ = format.read(&mut record.data.as_slice(), &ctx, &mut sink);
-        let labels = SourceFormat { source: transport.clone(), format: format.name().to_owned() };
-        self.metrics.events_in.get_or_create(&labels).inc_by(events.len() as u64);
+        let labels = SourceFormat {
+            source: transport.clone(),
+            format: format.name().to_owned(),
+        };
+        self.metrics
+            .events_in
+            .get_or_create(&labels)
+            .inc_by(events.len() as u64);
         if !format_rejects.is_empty() {
-            self.metrics.rejects.get_or_create(&labels).inc_by(format_rejects.len() as u64);
+            self.metrics
+                .rejects
+                .get_or_create(&labels)
+                .inc_by(format_rejects.len() as u64);
         }
         rejects.extend(format_rejects.into_iter().map(|r| (transport.clone(), r)));
         for (index, mut event) in events.into_iter().enumerate() {
@@ -210,7 +234,13 @@ impl Pipeline {
                 event.set(taxonomy::RECV_TIME, Value::Time(received));
             }
             self.rules.evaluate(&event, alerts);
-            batch.events.push(event_record(id, &event, record.received, format.name(), &record.source));
+            batch.events.push(event_record(
+                id,
+                &event,
+                record.received,
+                format.name(),
+                &record.source,
+            ));
         }
     }
 
@@ -244,11 +274,21 @@ impl Pipeline {
     }
 }
 
-fn event_record(id: String, event: &Event, received: i64, format: &str, source: &str) -> EventRecord {
+fn event_record(
+    id: String,
+    event: &Event,
+    received: i64,
+    format: &str,
+    source: &str,
+) -> EventRecord {
     let pairs = event
         .fields()
         .map(|(field, value)| (field.name(), value.to_string()))
-        .chain(event.raw_fields().map(|(name, value)| (name, value.to_string())));
+        .chain(
+            event
+                .raw_fields()
+                .map(|(name, value)| (name, value.to_string())),
+        );
     EventRecord {
         id,
         time: event.time().map_or(received, |t| t.as_millisecond()),
@@ -276,8 +316,16 @@ fn asset_key(event: &Event) -> String {
             .into_iter()
             .find_map(|f| event.get(f).map(|v| format!("src={v}")))
     };
-    let host = || event.get(taxonomy::EVENT_SRC_HOST).map(|v| format!("host={v}"));
-    let key = if intermediary { client().or_else(host) } else { host().or_else(client) };
+    let host = || {
+        event
+            .get(taxonomy::EVENT_SRC_HOST)
+            .map(|v| format!("host={v}"))
+    };
+    let key = if intermediary {
+        client().or_else(host)
+    } else {
+        host().or_else(client)
+    };
     key.unwrap_or_default()
 }
 
@@ -294,7 +342,11 @@ fn alert_record(alert: &Alert) -> AlertRecord {
     };
     let mut hosts: Vec<String> = Vec::new();
     for event in &alert.events {
-        for field in [taxonomy::EVENT_SRC_HOST, taxonomy::SRC_HOST, taxonomy::SRC_IP] {
+        for field in [
+            taxonomy::EVENT_SRC_HOST,
+            taxonomy::SRC_HOST,
+            taxonomy::SRC_IP,
+        ] {
             if let Some(value) = event.get(field) {
                 let value = value.to_string();
                 if !value.is_empty() && !hosts.contains(&value) {

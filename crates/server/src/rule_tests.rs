@@ -81,16 +81,23 @@ pub fn run(options: &RuleSetOptions, extra: Option<&Path>) -> Result<Vec<CaseRes
         .map(|(path, text)| (format!("builtin:{path}"), (*text).to_owned()))
         .collect();
     if let Some(root) = extra {
-        for file in walk(root).map_err(|source| TestError::Read { path: root.display().to_string(), source })? {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|source| TestError::Read { path: file.display().to_string(), source })?;
+        for file in walk(root).map_err(|source| TestError::Read {
+            path: root.display().to_string(),
+            source,
+        })? {
+            let text = std::fs::read_to_string(&file).map_err(|source| TestError::Read {
+                path: file.display().to_string(),
+                source,
+            })?;
             files.push((file.display().to_string(), text));
         }
     }
     let mut results = Vec::new();
     for (source, text) in &files {
-        let tests: TestFile = yaml_serde::from_str(text)
-            .map_err(|e| TestError::Parse { path: source.clone(), reason: e.to_string() })?;
+        let tests: TestFile = yaml_serde::from_str(text).map_err(|e| TestError::Parse {
+            path: source.clone(),
+            reason: e.to_string(),
+        })?;
         for case in &tests.cases {
             let outcome = run_case(options, &tests.rule, case);
             let detail = match outcome {
@@ -110,7 +117,8 @@ pub fn run(options: &RuleSetOptions, extra: Option<&Path>) -> Result<Vec<CaseRes
 }
 
 fn run_case(options: &RuleSetOptions, rule: &str, case: &Case) -> Result<usize, String> {
-    let format = dozor_formats::find(&case.format).ok_or_else(|| format!("unknown format {:?}", case.format))?;
+    let format = dozor_formats::find(&case.format)
+        .ok_or_else(|| format!("unknown format {:?}", case.format))?;
     let ctx = ReadContext {
         source: case.name.clone(),
         received: Timestamp::now(),
@@ -144,7 +152,10 @@ fn walk(root: &Path) -> std::io::Result<Vec<PathBuf>> {
         for entry in entries {
             files.extend(walk(&entry)?);
         }
-    } else if matches!(root.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+    } else if matches!(
+        root.extension().and_then(|e| e.to_str()),
+        Some("yml" | "yaml")
+    ) {
         files.push(root.to_path_buf());
     }
     Ok(files)

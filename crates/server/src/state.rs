@@ -42,7 +42,11 @@ impl AppState {
             .into_iter()
             .map(|o| {
                 let description = format!("edited by {}", o.updated_by);
-                crate::engine::ListFile { name: o.name, description, entries: o.entries }
+                crate::engine::ListFile {
+                    name: o.name,
+                    description,
+                    entries: o.entries,
+                }
             })
             .collect();
         let engine = self.engine.clone();

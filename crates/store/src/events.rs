@@ -68,34 +68,15 @@ pub fn search_text<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>, text:
 impl Store {
     /// The events matching `query`, newest first.
     pub async fn search_events(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
-        let patterns = patterns(&query.text);
-        let mut sql = String::from(
-            "SELECT id, time, recv_time, format, source, host, body FROM events WHERE 1 = 1",
+        let select = "SELECT id, time, recv_time, format, source, host, body FROM events";
+        let (sql, binds) = where_clause(select, query);
+        let sql = format!(
+            "{sql} ORDER BY time DESC, id DESC LIMIT ${}",
+            binds.len() + 1
         );
-        let mut n = 0;
-        if query.from.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND time >= ${n}"));
-        }
-        if query.to.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND time < ${n}"));
-        }
-        for _ in &patterns {
-            n += 1;
-            sql.push_str(&format!(" AND search LIKE ${n} ESCAPE '\\'"));
-        }
-        n += 1;
-        sql.push_str(&format!(" ORDER BY time DESC, id DESC LIMIT ${n}"));
         let mut q = sqlx::query(&sql);
-        if let Some(from) = query.from {
-            q = q.bind(from);
-        }
-        if let Some(to) = query.to {
-            q = q.bind(to);
-        }
-        for pattern in patterns {
-            q = q.bind(pattern);
+        for bind in binds {
+            q = bind.bind(q);
         }
         q = q.bind(query.limit.clamp(1, MAX_LIMIT));
         q.fetch_all(&self.pool)
@@ -103,6 +84,16 @@ impl Store {
             .iter()
             .map(stored_event)
             .collect()
+    }
+
+    /// How many events match `query` (its limit aside).
+    pub async fn count_matching(&self, query: &EventQuery) -> Result<i64, StoreError> {
+        let (sql, binds) = where_clause("SELECT COUNT(*) FROM events", query);
+        let mut q = sqlx::query(&sql);
+        for bind in binds {
+            q = bind.bind(q);
+        }
+        Ok(q.fetch_one(&self.pool).await?.try_get(0)?)
     }
 
     /// The events with these ids, oldest first.
@@ -134,6 +125,43 @@ impl Store {
             .await?;
         Ok(row.try_get(0)?)
     }
+}
+
+/// A value bound to a search statement.
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+impl Bind {
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match self {
+            Bind::Int(v) => q.bind(v),
+            Bind::Text(v) => q.bind(v),
+        }
+    }
+}
+
+/// `select` with the conditions of `query`, and the values to bind, in order.
+fn where_clause(select: &str, query: &EventQuery) -> (String, Vec<Bind>) {
+    let mut sql = format!("{select} WHERE 1 = 1");
+    let mut binds = Vec::new();
+    if let Some(from) = query.from {
+        binds.push(Bind::Int(from));
+        sql.push_str(&format!(" AND time >= ${}", binds.len()));
+    }
+    if let Some(to) = query.to {
+        binds.push(Bind::Int(to));
+        sql.push_str(&format!(" AND time < ${}", binds.len()));
+    }
+    for pattern in patterns(&query.text) {
+        binds.push(Bind::Text(pattern));
+        sql.push_str(&format!(" AND search LIKE ${} ESCAPE '\\'", binds.len()));
+    }
+    (sql, binds)
 }
 
 fn stored_event(row: &AnyRow) -> Result<StoredEvent, StoreError> {

@@ -62,3 +62,4 @@ pub fn stats(output: &Output) -> Vec<(String, u64, u64)> {
         })
         .collect()
 }
+pub mod server;

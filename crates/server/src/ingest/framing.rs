@@ -52,7 +52,11 @@ pub fn next_frame(buf: &[u8], max: usize, eof: bool) -> Option<(Frame<'_>, usize
 
 /// `LEN SP` followed by `<`: the length and the header's size.
 fn octet_count(buf: &[u8]) -> Option<(usize, usize)> {
-    let digits = buf.iter().take(9).take_while(|b| b.is_ascii_digit()).count();
+    let digits = buf
+        .iter()
+        .take(9)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if digits == 0 || digits > 8 || buf.get(digits) != Some(&b' ') {
         return None;
     }
@@ -90,7 +94,14 @@ mod tests {
     #[test]
     fn newline_and_octet_counting_mix() {
         let stream = b"<13>one\r\n11 <13>two\nxx<13>three\n";
-        assert_eq!(frames(stream, 100), [b"<13>one".to_vec(), b"<13>two\nxx".to_vec(), b"<13>three".to_vec()]);
+        assert_eq!(
+            frames(stream, 100),
+            [
+                b"<13>one".to_vec(),
+                b"<13>two\nxx".to_vec(),
+                b"<13>three".to_vec()
+            ]
+        );
     }
 
     #[test]
@@ -104,7 +115,10 @@ mod tests {
     fn oversize_lines_are_cut_and_skipped() {
         let mut stream = vec![b'a'; 50];
         stream.extend_from_slice(b"\n<13>next\n");
-        assert_eq!(frames(&stream, 10), [b"!aaa".to_vec(), b"<13>next".to_vec()]);
+        assert_eq!(
+            frames(&stream, 10),
+            [b"!aaa".to_vec(), b"<13>next".to_vec()]
+        );
     }
 
     #[test]

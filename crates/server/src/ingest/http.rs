@@ -46,9 +46,15 @@ async fn ingest(
     let principal = require(&state, &method, &headers).await?;
     let format = query.format.unwrap_or_default();
     if !format.is_empty() && dozor_formats::find(&format).is_none() {
-        return Err(ApiError(StatusCode::BAD_REQUEST, format!("unknown format {format:?}")));
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("unknown format {format:?}"),
+        ));
     }
-    let lines = body.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count();
+    let lines = body
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .count();
     if lines == 0 {
         return Ok(Json(json!({ "accepted": 0 })));
     }
@@ -63,13 +69,24 @@ async fn ingest(
     Ok(Json(json!({ "accepted": lines })))
 }
 
-async fn accept(state: &Shared, transport: &str, records: Vec<Record>, count: u64) -> Result<(), ApiError> {
+async fn accept(
+    state: &Shared,
+    transport: &str,
+    records: Vec<Record>,
+    count: u64,
+) -> Result<(), ApiError> {
     state
         .appender
         .append(records)
         .await
         .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    state.metrics.records_in.get_or_create(&Source { source: transport.into() }).inc_by(count);
+    state
+        .metrics
+        .records_in
+        .get_or_create(&Source {
+            source: transport.into(),
+        })
+        .inc_by(count);
     Ok(())
 }
 
@@ -83,7 +100,12 @@ async fn bulk_index(
     bulk_into(state, method, headers, Some(index), body).await
 }
 
-async fn bulk(State(state): State<Shared>, method: Method, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn bulk(
+    State(state): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     bulk_into(state, method, headers, None, body).await
 }
 
@@ -103,7 +125,9 @@ async fn bulk_into(
 ) -> Result<Response, ApiError> {
     let principal = require(&state, &method, &headers).await?;
     let started = std::time::Instant::now();
-    let mut lines = body.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+    let mut lines = body
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
     let mut documents: Vec<u8> = Vec::new();
     let mut count = 0u64;
     let mut items = Vec::new();
@@ -155,11 +179,18 @@ async fn bulk_into(
         };
         accept(&state, "bulk", vec![record], count).await?;
     }
-    Ok(Json(json!({ "took": started.elapsed().as_millis() as u64, "errors": errors, "items": items })).into_response())
+    Ok(Json(
+        json!({ "took": started.elapsed().as_millis() as u64, "errors": errors, "items": items }),
+    )
+    .into_response())
 }
 
 /// `GET /` for Elasticsearch clients: who we answer as.
-pub async fn es_info(state: &Shared, method: &Method, headers: &HeaderMap) -> Result<Response, ApiError> {
+pub async fn es_info(
+    state: &Shared,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     require(state, method, headers).await?;
     let mut response = Json(json!({
         "name": state.config.node,
@@ -176,26 +207,35 @@ pub async fn es_info(state: &Shared, method: &Method, headers: &HeaderMap) -> Re
         "tagline": "You Know, for Search",
     }))
     .into_response();
-    response
-        .headers_mut()
-        .insert("x-elastic-product", axum::http::HeaderValue::from_static("Elasticsearch"));
+    response.headers_mut().insert(
+        "x-elastic-product",
+        axum::http::HeaderValue::from_static("Elasticsearch"),
+    );
     Ok(response)
 }
 
-async fn license(State(state): State<Shared>, method: Method, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn license(
+    State(state): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     require(&state, &method, &headers).await?;
     let mut response = Json(json!({
         "license": {"status": "active", "type": "basic", "mode": "basic", "uid": "dozor"}
     }))
     .into_response();
-    response
-        .headers_mut()
-        .insert("x-elastic-product", axum::http::HeaderValue::from_static("Elasticsearch"));
+    response.headers_mut().insert(
+        "x-elastic-product",
+        axum::http::HeaderValue::from_static("Elasticsearch"),
+    );
     Ok(response)
 }
 
 /// Whether a `GET /` comes from an Elasticsearch client rather than a browser.
 pub fn wants_es(headers: &HeaderMap) -> bool {
-    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     !accept.contains("text/html") && headers.contains_key(axum::http::header::AUTHORIZATION)
 }

@@ -29,7 +29,9 @@ fn record(source: &str, data: &[u8]) -> Record {
 
 /// Receives syslog datagrams until the socket fails.
 pub async fn serve_udp(socket: UdpSocket, appender: Appender, metrics: Arc<Metrics>, max: usize) {
-    let labels = Source { source: "syslog-udp".into() };
+    let labels = Source {
+        source: "syslog-udp".into(),
+    };
     let mut buf = vec![0u8; 65_536];
     loop {
         let mut records = Vec::new();
@@ -57,10 +59,16 @@ pub async fn serve_udp(socket: UdpSocket, appender: Appender, metrics: Arc<Metri
 
 fn udp_record(datagram: &[u8], peer: SocketAddr, max: usize) -> Record {
     let mut data = datagram;
-    while let Some(rest) = data.strip_suffix(b"\n").or_else(|| data.strip_suffix(b"\0")) {
+    while let Some(rest) = data
+        .strip_suffix(b"\n")
+        .or_else(|| data.strip_suffix(b"\0"))
+    {
         data = rest;
     }
-    record(&format!("syslog-udp {peer}"), &data[..data.len().min(max + 1)])
+    record(
+        &format!("syslog-udp {peer}"),
+        &data[..data.len().min(max + 1)],
+    )
 }
 
 /// Accepts syslog TCP connections (plain, or TLS when `tls` is given).
@@ -71,7 +79,11 @@ pub async fn serve_tcp(
     metrics: Arc<Metrics>,
     max: usize,
 ) {
-    let transport = if tls.is_some() { "syslog-tls" } else { "syslog-tcp" };
+    let transport = if tls.is_some() {
+        "syslog-tls"
+    } else {
+        "syslog-tcp"
+    };
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -88,7 +100,9 @@ pub async fn serve_tcp(
             let source = format!("{transport} {peer}");
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => read_stream(stream, &source, transport, &appender, &metrics, max).await,
+                    Ok(stream) => {
+                        read_stream(stream, &source, transport, &appender, &metrics, max).await
+                    }
                     Err(e) => Err(e),
                 },
                 None => read_stream(stream, &source, transport, &appender, &metrics, max).await,
@@ -110,7 +124,9 @@ async fn read_stream<S: AsyncRead + Unpin>(
     metrics: &Metrics,
     max: usize,
 ) -> std::io::Result<()> {
-    let labels = Source { source: transport.into() };
+    let labels = Source {
+        source: transport.into(),
+    };
     let mut buf: Vec<u8> = Vec::with_capacity(256 * 1024);
     let mut chunk = vec![0u8; 256 * 1024];
     let mut skipping = false;
@@ -178,7 +194,8 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
         .with_context(|| format!("cannot read certificate {}", cert.display()))?
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("bad certificate {}", cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("bad private key {}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("bad private key {}", key.display()))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

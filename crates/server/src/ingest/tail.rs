@@ -64,10 +64,16 @@ impl Tailer {
 
     fn save(&self) {
         if let Some((_, inode)) = &self.file {
-            let saved = Saved { inode: *inode, offset: self.offset - self.partial.len() as u64 };
+            let saved = Saved {
+                inode: *inode,
+                offset: self.offset - self.partial.len() as u64,
+            };
             if let Ok(text) = serde_json::to_string(&saved) {
                 let tmp = self.state_path.with_extension("tmp");
-                if std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &self.state_path)).is_err() {
+                if std::fs::write(&tmp, text)
+                    .and_then(|()| std::fs::rename(&tmp, &self.state_path))
+                    .is_err()
+                {
                     tracing::warn!(path = %self.state_path.display(), "cannot save tail offset");
                 }
             }
@@ -94,7 +100,9 @@ impl Tailer {
 
     /// Reads what was added since the last poll: the complete lines.
     fn read_new(&mut self) -> std::io::Result<Vec<u8>> {
-        let Some((file, _)) = self.file.as_mut() else { return Ok(Vec::new()) };
+        let Some((file, _)) = self.file.as_mut() else {
+            return Ok(Vec::new());
+        };
         if file.metadata()?.len() < self.offset {
             // Truncated in place: start over.
             file.seek(SeekFrom::Start(0))?;
@@ -126,8 +134,16 @@ impl Tailer {
     }
 
     /// Polls until `stop` is set.
-    pub fn run(mut self, appender: Appender, metrics: Arc<Metrics>, handle: Handle, stop: Arc<AtomicBool>) {
-        let labels = Source { source: "tail".into() };
+    pub fn run(
+        mut self,
+        appender: Appender,
+        metrics: Arc<Metrics>,
+        handle: Handle,
+        stop: Arc<AtomicBool>,
+    ) {
+        let labels = Source {
+            source: "tail".into(),
+        };
         let source = format!("tail {}", self.path.display());
         while !stop.load(Ordering::Relaxed) {
             if let Err(e) = self.open() {
@@ -148,10 +164,18 @@ impl Tailer {
                     break;
                 }
                 if self.format.is_empty() {
-                    self.format = dozor_formats::detect(&data).map(|f| f.name().to_owned()).unwrap_or_default();
+                    self.format = dozor_formats::detect(&data)
+                        .map(|f| f.name().to_owned())
+                        .unwrap_or_default();
                 }
                 let lines = data.iter().filter(|&&b| b == b'\n').count().max(1) as u64;
-                let record = Record { kind: Kind::Lines, received: now_ms(), source: source.clone(), format: self.format.clone(), data };
+                let record = Record {
+                    kind: Kind::Lines,
+                    received: now_ms(),
+                    source: source.clone(),
+                    format: self.format.clone(),
+                    data,
+                };
                 if handle.block_on(appender.append(vec![record])).is_err() {
                     return;
                 }
@@ -162,7 +186,13 @@ impl Tailer {
                 tracing::info!(path = %self.path.display(), "file rotated; following the new one");
                 if !self.partial.is_empty() {
                     let data = std::mem::take(&mut self.partial);
-                    let record = Record { kind: Kind::Lines, received: now_ms(), source: source.clone(), format: self.format.clone(), data };
+                    let record = Record {
+                        kind: Kind::Lines,
+                        received: now_ms(),
+                        source: source.clone(),
+                        format: self.format.clone(),
+                        data,
+                    };
                     if handle.block_on(appender.append(vec![record])).is_err() {
                         return;
                     }
