@@ -22,7 +22,7 @@ struct Cli {
 enum Command {
     /// Run the SIEM: ingest (syslog, HTTP, files), detect, store incidents, serve the
     /// console and the API.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Normalize log files (or stdin) and print one JSON event per line.
     Normalize(normalize::Args),
     /// Normalize and detect over files offline and print alerts (exit 1 when any).

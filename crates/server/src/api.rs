@@ -62,18 +62,18 @@ pub async fn require(
         .principal(&state.store, headers)
         .await
         .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "authentication required".into()))?;
-    if let Some(csrf) = &principal.csrf {
-        if !matches!(*method, Method::GET | Method::HEAD) {
-            let sent = headers
-                .get("x-csrf-token")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if !same_secret(sent, csrf) {
-                return Err(ApiError(
-                    StatusCode::FORBIDDEN,
-                    "missing or wrong X-CSRF-Token".into(),
-                ));
-            }
+    if let Some(csrf) = &principal.csrf
+        && !matches!(*method, Method::GET | Method::HEAD)
+    {
+        let sent = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !same_secret(sent, csrf) {
+            return Err(ApiError(
+                StatusCode::FORBIDDEN,
+                "missing or wrong X-CSRF-Token".into(),
+            ));
         }
     }
     Ok(principal)

@@ -168,16 +168,15 @@ impl Auth {
         let decoded = String::from_utf8(decoded).ok()?;
         let (username, password) = decoded.split_once(':')?;
         let key = token_hash(&decoded);
-        if let Ok(cache) = self.basic_ok.lock() {
-            if cache
+        if let Ok(cache) = self.basic_ok.lock()
+            && cache
                 .get(&key)
                 .is_some_and(|t| t.elapsed() < Duration::from_secs(60))
-            {
-                return Some(Principal {
-                    username: username.to_owned(),
-                    csrf: None,
-                });
-            }
+        {
+            return Some(Principal {
+                username: username.to_owned(),
+                csrf: None,
+            });
         }
         let hash = store.password_hash(username).await.ok()??;
         let password = password.to_owned();

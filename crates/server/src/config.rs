@@ -133,7 +133,10 @@ impl Default for Config {
 impl Config {
     /// Reads the settings: defaults, `file` (or `./dozor.toml` when it exists), the
     /// `DOZOR_*` environment, then `overrides` (the flags that were given).
-    pub fn load(file: Option<&Path>, overrides: serde_json::Value) -> Result<Self, figment::Error> {
+    pub fn load(
+        file: Option<&Path>,
+        overrides: serde_json::Value,
+    ) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         figment = match file {
             Some(path) => figment.merge(Toml::file_exact(path)),
@@ -143,6 +146,7 @@ impl Config {
             .merge(Env::prefixed("DOZOR_"))
             .merge(Serialized::defaults(overrides))
             .extract()
+            .map_err(Box::new)
     }
 
     /// The database URL: the configured one, or SQLite in the data directory.
@@ -164,6 +168,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's test jail returns its (large) error type by value.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -176,7 +182,7 @@ mod tests {
             )?;
             jail.set_env("DOZOR_RETENTION_DAYS", "3");
             jail.set_env("DOZOR_NODE", "east");
-            let config = Config::load(None, serde_json::json!({"node": "west"}))?;
+            let config = Config::load(None, serde_json::json!({"node": "west"})).map_err(|e| *e)?;
             assert_eq!(config.listen_http.port(), 9000);
             assert_eq!(config.retention_days, 3);
             assert_eq!(config.node, "west");

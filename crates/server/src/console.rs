@@ -278,10 +278,10 @@ async fn logout(
     if !csrf_ok(&principal, &form.csrf) {
         return (StatusCode::FORBIDDEN, "bad CSRF token").into_response();
     }
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if let Err(e) = state.store.delete_session(&token_hash(&token)).await {
-            return server_error(e);
-        }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = state.store.delete_session(&token_hash(&token)).await
+    {
+        return server_error(e);
     }
     let mut response = Redirect::to("/login").into_response();
     if let Ok(value) = set_cookie(SESSION_COOKIE, "", 0, state.config.cookies_secure()).parse() {

@@ -152,10 +152,10 @@ impl Engine {
     pub fn lists(&self) -> Vec<ListFile> {
         let mut by_name: BTreeMap<String, ListFile> = BTreeMap::new();
         for (path, text) in dozor_rules::builtin_files() {
-            if path.starts_with("lists/") {
-                if let Ok(list) = yaml_serde::from_str::<ListFile>(text) {
-                    by_name.insert(list.name.clone(), list);
-                }
+            if path.starts_with("lists/")
+                && let Ok(list) = yaml_serde::from_str::<ListFile>(text)
+            {
+                by_name.insert(list.name.clone(), list);
             }
         }
         for root in &self.options.list_paths {

@@ -178,18 +178,18 @@ impl Store {
         patch: &IncidentPatch,
         author: &str,
     ) -> Result<Option<Incident>, StoreError> {
-        if let Some(status) = &patch.status {
-            if !STATUSES.contains(&status.as_str()) {
-                return Err(StoreError::Invalid(format!(
-                    "unknown status {status:?}; use one of {}",
-                    STATUSES.join(", ")
-                )));
-            }
+        if let Some(status) = &patch.status
+            && !STATUSES.contains(&status.as_str())
+        {
+            return Err(StoreError::Invalid(format!(
+                "unknown status {status:?}; use one of {}",
+                STATUSES.join(", ")
+            )));
         }
-        if let Some(comment) = &patch.comment {
-            if comment.trim().is_empty() {
-                return Err(StoreError::Invalid("empty comment".into()));
-            }
+        if let Some(comment) = &patch.comment
+            && comment.trim().is_empty()
+        {
+            return Err(StoreError::Invalid("empty comment".into()));
         }
         let now = now_ms();
         let mut tx = self.pool.begin().await?;

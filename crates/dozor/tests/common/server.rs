@@ -125,10 +125,10 @@ impl Server {
         self.child = Some(command.spawn().expect("dozor serve starts"));
         let deadline = Instant::now() + Duration::from_secs(60);
         let addresses: Value = loop {
-            if let Ok(text) = std::fs::read_to_string(&listening) {
-                if let Ok(value) = serde_json::from_str(&text) {
-                    break value;
-                }
+            if let Ok(text) = std::fs::read_to_string(&listening)
+                && let Ok(value) = serde_json::from_str(&text)
+            {
+                break value;
             }
             if let Some(status) = self
                 .child

@@ -19,17 +19,17 @@ pub fn next_frame(buf: &[u8], max: usize, eof: bool) -> Option<(Frame<'_>, usize
     if buf.is_empty() {
         return None;
     }
-    if let Some((len, header)) = octet_count(buf) {
-        if len <= max {
-            let end = header + len;
-            return if buf.len() >= end {
-                Some((Frame::Message(&buf[header..end]), end))
-            } else if eof {
-                Some((Frame::Message(&buf[header..]), buf.len()))
-            } else {
-                None
-            };
-        }
+    if let Some((len, header)) = octet_count(buf)
+        && len <= max
+    {
+        let end = header + len;
+        return if buf.len() >= end {
+            Some((Frame::Message(&buf[header..end]), end))
+        } else if eof {
+            Some((Frame::Message(&buf[header..]), buf.len()))
+        } else {
+            None
+        };
     }
     match memchr(b'\n', buf) {
         Some(at) if at <= max => {
@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn newline_and_octet_counting_mix() {
-        let stream = b"<13>one\r\n11 <13>two\nxx<13>three\n";
+        let stream = b"<13>one\r\n10 <13>two\nxx<13>three\n";
         assert_eq!(
             frames(stream, 100),
             [
