@@ -3,8 +3,10 @@
 
 /// One bar.
 pub struct Bar {
-    /// Its label.
+    /// Its label, shortened to fit.
     pub label: String,
+    /// Its whole label (shown on hover).
+    pub title: String,
     /// Its value.
     pub value: i64,
     /// Top edge, in SVG units.
@@ -33,7 +35,8 @@ pub fn bar_chart(rows: Vec<(String, i64)>) -> BarChart {
         .into_iter()
         .enumerate()
         .map(|(i, (label, value))| Bar {
-            label,
+            label: shorten(&label),
+            title: label,
             value,
             y: i as u32 * ROW,
             width: ((value.max(0) as u64 * u64::from(LENGTH)) / max as u64).max(2) as u32,
@@ -43,6 +46,18 @@ pub fn bar_chart(rows: Vec<(String, i64)>) -> BarChart {
         height: (bars.len() as u32 * ROW).max(ROW),
         bars,
     }
+}
+
+/// The longest label drawn, in characters.
+const LABEL_CHARS: usize = 30;
+
+fn shorten(label: &str) -> String {
+    if label.chars().count() <= LABEL_CHARS {
+        return label.to_owned();
+    }
+    let mut short: String = label.chars().take(LABEL_CHARS - 1).collect();
+    short.push('…');
+    short
 }
 
 #[cfg(test)]
@@ -56,5 +71,8 @@ mod tests {
         assert_eq!(chart.bars[1].width, LENGTH / 2);
         assert_eq!(chart.bars[1].y, ROW);
         assert_eq!(bar_chart(Vec::new()).height, ROW);
+        let long = bar_chart(vec![("x".repeat(40), 1)]);
+        assert_eq!(long.bars[0].label.chars().count(), LABEL_CHARS);
+        assert_eq!(long.bars[0].title.len(), 40);
     }
 }
