@@ -96,5 +96,15 @@ fn console_login_incident_status_and_comment() {
             && n["body"].as_str().is_some_and(|b| b.contains("isolating")))
     );
     assert!(notes.iter().all(|n| n["author"] == "admin"));
+
+    // The list edited in the browser is in force: a lookup of the added name raises the
+    // abused-services rule's incident.
+    server.send_udp("<30>1 2026-11-27T19:25:10.790520+00:00 ns1 named 6137 - -  client @0x7fa46de08098 10.7.7.7#55647 (c2.dozor-browser-test.example): query: c2.dozor-browser-test.example IN A +E(0)K (127.0.0.1)");
+    server.wait_for("/api/v1/incidents?host=10.7.7.7", 20, |body| {
+        body["incidents"].as_array().is_some_and(|list| {
+            list.iter()
+                .any(|i| i["rule"]["id"] == "3c8b1f60-2e9d-4a57-8f14-d6b0e2a71102")
+        })
+    });
     server.stop();
 }

@@ -517,3 +517,189 @@ fn send_tls(addr: &str, cert: &std::path::Path, message: &str) {
     tls.conn.send_close_notify();
     let _ = tls.flush();
 }
+
+/// The value after `marker` up to the next `"`.
+fn quoted_after<'a>(text: &'a str, marker: &str) -> &'a str {
+    let start = text
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("marker present");
+    let end = text[start..].find('"').expect("closing quote");
+    &text[start..start + end]
+}
+
+fn cookie_value(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            v[name.len() + 1..]
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+}
+
+#[test]
+fn console_sessions_csrf_and_login_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let mut server = Server::start(&data, None, &[]);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let base = server.base.clone();
+
+    // Pages need a session.
+    let page = agent.get(&format!("{base}/incidents")).call().expect("GET");
+    assert_eq!(page.status().as_u16(), 303);
+    assert!(
+        page.headers()["location"]
+            .to_str()
+            .expect("location")
+            .starts_with("/login")
+    );
+
+    // Log in through the form: it carries a CSRF token tied to a cookie.
+    let mut login = agent
+        .get(&format!("{base}/login"))
+        .call()
+        .expect("GET /login");
+    let login_cookie = cookie_value(&login, "dozor_login_csrf").expect("login CSRF cookie");
+    let html = login.body_mut().read_to_string().expect("html");
+    let form_csrf = quoted_after(&html, "name=\"csrf\" value=\"").to_owned();
+    let without_cookie = agent
+        .post(&format!("{base}/login"))
+        .send_form([
+            ("username", "admin"),
+            ("password", common::server::PASSWORD),
+            ("csrf", form_csrf.as_str()),
+        ])
+        .expect("POST /login");
+    assert_eq!(
+        without_cookie.status().as_u16(),
+        403,
+        "a form without its cookie is refused"
+    );
+    let logged_in = agent
+        .post(&format!("{base}/login"))
+        .header("Cookie", &format!("dozor_login_csrf={login_cookie}"))
+        .send_form([
+            ("username", "admin"),
+            ("password", common::server::PASSWORD),
+            ("csrf", form_csrf.as_str()),
+        ])
+        .expect("POST /login");
+    assert_eq!(logged_in.status().as_u16(), 303);
+    let set_cookie: Vec<String> = logged_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let session_line = set_cookie
+        .iter()
+        .find(|c| c.starts_with("dozor_session="))
+        .expect("session cookie");
+    assert!(
+        session_line.contains("HttpOnly") && session_line.contains("SameSite=Strict"),
+        "{session_line}"
+    );
+    let session = cookie_value(&logged_in, "dozor_session").expect("session");
+    let cookie = format!("dozor_session={session}");
+
+    // The session's CSRF token is in every page; changes without it are refused.
+    let mut incidents = agent
+        .get(&format!("{base}/incidents"))
+        .header("Cookie", &cookie)
+        .call()
+        .expect("GET");
+    assert_eq!(incidents.status().as_u16(), 200);
+    let html = incidents.body_mut().read_to_string().expect("html");
+    let csrf = quoted_after(&html, "\"X-CSRF-Token\": \"").to_owned();
+    let patch = |token: Option<&str>| {
+        let mut req = agent
+            .patch(&format!("{base}/api/v1/incidents/none"))
+            .header("Cookie", &cookie);
+        if let Some(token) = token {
+            req = req.header("X-CSRF-Token", token);
+        }
+        req.send_json(json!({"status": "resolved"}))
+            .expect("PATCH")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(patch(None), 403);
+    assert_eq!(patch(Some("forged")), 403);
+    assert_eq!(
+        patch(Some(&csrf)),
+        404,
+        "with the token the request goes through (and finds no incident)"
+    );
+    let form = agent
+        .post(&format!("{base}/incidents/none/update"))
+        .header("Cookie", &cookie)
+        .send_form([("csrf", "forged"), ("comment", "x")])
+        .expect("POST");
+    assert_eq!(form.status().as_u16(), 403);
+
+    // Logging out ends the session.
+    let out = agent
+        .post(&format!("{base}/logout"))
+        .header("Cookie", &cookie)
+        .send_form([("csrf", csrf.as_str())])
+        .expect("logout");
+    assert_eq!(out.status().as_u16(), 303);
+    let after = agent
+        .get(&format!("{base}/api/v1/incidents"))
+        .header("Cookie", &cookie)
+        .call()
+        .expect("GET");
+    assert_eq!(after.status().as_u16(), 401);
+
+    // Five failed logins from one address, then even the right password waits.
+    let credentials = |password: &str| json!({"username": "admin", "password": password});
+    for _ in 0..5 {
+        assert_eq!(
+            server
+                .request(
+                    "POST",
+                    "/api/v1/auth/token",
+                    Some(credentials("wrong")),
+                    false
+                )
+                .0,
+            401
+        );
+    }
+    assert_eq!(
+        server
+            .request(
+                "POST",
+                "/api/v1/auth/token",
+                Some(credentials("wrong")),
+                false
+            )
+            .0,
+        429
+    );
+    assert_eq!(
+        server
+            .request(
+                "POST",
+                "/api/v1/auth/token",
+                Some(credentials(common::server::PASSWORD)),
+                false
+            )
+            .0,
+        429
+    );
+    server.stop();
+}

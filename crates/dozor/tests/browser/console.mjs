@@ -78,8 +78,16 @@ try {
   await page.screenshot({ path: `${shots}/rules.png` });
   await page.goto(`${base}/events?q=object.query%3Dapi.telegram.org`);
   await page.waitForSelector(".timeline li");
-  await page.goto(`${base}/lists/browsers`);
-  await page.waitForSelector("textarea[name=entries]");
+
+  // The lists editor: add a name to the abused-services list; saving reloads the rules.
+  await page.goto(`${base}/lists`);
+  await page.click("text=c2_web_services");
+  const entries = page.locator("textarea[name=entries]");
+  const before = await entries.inputValue();
+  await entries.fill(`${before}\nc2.dozor-browser-test.example`);
+  await page.click("text=Save and reload rules");
+  await page.waitForSelector("text=the rules were reloaded");
+  check((await entries.inputValue()).includes("c2.dozor-browser-test.example"), "list entry not saved");
 
   console.log(JSON.stringify({ incident: incidentUrl.split("/").pop() }));
 } finally {
