@@ -26,7 +26,7 @@ pub use alert::{Alert, RuleRef};
 pub use content::builtin_files;
 pub use error::RuleError;
 pub use lists::Lists;
-pub use load::{LoadReport, Rejected, RuleSource};
+pub use load::{LoadReport, Rejected, RuleSource, yaml_files};
 pub use logsource::{EventLogSource, LogSource};
 pub use rule::{Level, RuleMeta};
 pub use ruleset::{RuleSet, RuleSetOptions};

@@ -78,7 +78,7 @@ pub(crate) fn parse_file(source: String, text: &str, report: &mut LoadReport) ->
 }
 
 /// Every `.yml`/`.yaml` file under `path` (or `path` itself), in name order.
-pub(crate) fn yaml_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub fn yaml_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?

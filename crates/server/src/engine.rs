@@ -159,7 +159,7 @@ impl Engine {
             }
         }
         for root in &self.options.list_paths {
-            for file in yaml_files(root) {
+            for file in dozor_rules::yaml_files(root).unwrap_or_default() {
                 let Ok(text) = std::fs::read_to_string(&file) else {
                     continue;
                 };
@@ -170,20 +170,4 @@ impl Engine {
         }
         by_name.into_values().collect()
     }
-}
-
-fn yaml_files(root: &Path) -> Vec<PathBuf> {
-    if root.is_file() {
-        return vec![root.to_owned()];
-    }
-    let mut out: Vec<PathBuf> = std::fs::read_dir(root)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
 }

@@ -2,7 +2,7 @@
 //! format and how many alerts the rule must raise on them. `dozor rules test` prints
 //! them; the console shows each rule's result.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use dozor_collect::DEFAULT_MAX_RECORD;
 use dozor_event::{Event, Timestamp};
@@ -81,7 +81,7 @@ pub fn run(options: &RuleSetOptions, extra: Option<&Path>) -> Result<Vec<CaseRes
         .map(|(path, text)| (format!("builtin:{path}"), (*text).to_owned()))
         .collect();
     if let Some(root) = extra {
-        for file in walk(root).map_err(|source| TestError::Read {
+        for file in dozor_rules::yaml_files(root).map_err(|source| TestError::Read {
             path: root.display().to_string(),
             source,
         })? {
@@ -140,23 +140,4 @@ fn run_case(options: &RuleSetOptions, rule: &str, case: &Case) -> Result<usize, 
         rules.evaluate(event, &mut alerts);
     }
     Ok(alerts.iter().filter(|a| a.rule.id == rule).count())
-}
-
-fn walk(root: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    if root.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(root)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for entry in entries {
-            files.extend(walk(&entry)?);
-        }
-    } else if matches!(
-        root.extension().and_then(|e| e.to_str()),
-        Some("yml" | "yaml")
-    ) {
-        files.push(root.to_path_buf());
-    }
-    Ok(files)
 }

@@ -133,6 +133,33 @@ impl Tailer {
         }
     }
 
+    /// Appends `data` to the journal, counts its lines and saves the offset; `false`
+    /// when the journal is closed.
+    fn hand_over(
+        &self,
+        data: Vec<u8>,
+        source: &str,
+        appender: &Appender,
+        handle: &Handle,
+        metrics: &Metrics,
+        labels: &Source,
+    ) -> bool {
+        let lines = data.iter().filter(|&&b| b == b'\n').count().max(1) as u64;
+        let record = Record {
+            kind: Kind::Lines,
+            received: now_ms(),
+            source: source.to_owned(),
+            format: self.format.clone(),
+            data,
+        };
+        if handle.block_on(appender.append(vec![record])).is_err() {
+            return false;
+        }
+        metrics.records_in.get_or_create(labels).inc_by(lines);
+        self.save();
+        true
+    }
+
     /// Polls until `stop` is set.
     pub fn run(
         mut self,
@@ -168,34 +195,17 @@ impl Tailer {
                         .map(|f| f.name().to_owned())
                         .unwrap_or_default();
                 }
-                let lines = data.iter().filter(|&&b| b == b'\n').count().max(1) as u64;
-                let record = Record {
-                    kind: Kind::Lines,
-                    received: now_ms(),
-                    source: source.clone(),
-                    format: self.format.clone(),
-                    data,
-                };
-                if handle.block_on(appender.append(vec![record])).is_err() {
+                if !self.hand_over(data, &source, &appender, &handle, &metrics, &labels) {
                     return;
                 }
-                metrics.records_in.get_or_create(&labels).inc_by(lines);
-                self.save();
             }
             if rotated {
                 tracing::info!(path = %self.path.display(), "file rotated; following the new one");
-                if !self.partial.is_empty() {
-                    let data = std::mem::take(&mut self.partial);
-                    let record = Record {
-                        kind: Kind::Lines,
-                        received: now_ms(),
-                        source: source.clone(),
-                        format: self.format.clone(),
-                        data,
-                    };
-                    if handle.block_on(appender.append(vec![record])).is_err() {
-                        return;
-                    }
+                let rest = std::mem::take(&mut self.partial);
+                if !rest.is_empty()
+                    && !self.hand_over(rest, &source, &appender, &handle, &metrics, &labels)
+                {
+                    return;
                 }
                 self.file = None;
                 let _ = std::fs::remove_file(&self.state_path);
