@@ -43,8 +43,11 @@ pub struct Config {
     pub retention_days: u64,
     /// The longest record accepted, in bytes.
     pub max_record: usize,
-    /// How many journal appends may wait; senders slow down beyond it.
+    /// How many journal appends may wait to be written.
     pub queue_capacity: usize,
+    /// Journal bytes that may wait to be stored; TCP, TLS, HTTP and file senders wait
+    /// beyond it and UDP datagrams are dropped (and counted).
+    pub max_journal_lag: u64,
     /// This node's name: it keys the pipeline checkpoint in a shared database.
     pub node: String,
     /// Load the bundled sample attack logs at start.
@@ -120,6 +123,7 @@ impl Default for Config {
             retention_days: 30,
             max_record: dozor_collect::DEFAULT_MAX_RECORD,
             queue_capacity: 1024,
+            max_journal_lag: 1 << 30,
             node: "local".into(),
             demo: false,
             admin_password: None,

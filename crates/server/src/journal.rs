@@ -129,18 +129,30 @@ fn segment_path(dir: &Path, start: u64) -> PathBuf {
     dir.join(format!("{start:020}.log"))
 }
 
-/// Reads the records of one segment from byte `offset`; stops at the first torn or
-/// corrupt record and returns where the good ones end.
+/// Reads the records of one segment from byte `offset`, at most `limit` bytes of them
+/// (but always the whole first record); stops at the first torn or corrupt record and
+/// returns where the good ones end.
 fn read_segment(
     path: &Path,
     start: u64,
     offset: u64,
+    limit: u64,
     out: &mut dyn FnMut(Positioned),
 ) -> io::Result<u64> {
     let mut file = File::open(path)?;
-    let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(offset))?;
-    file.read_to_end(&mut bytes)?;
+    let mut bytes = Vec::new();
+    let limit = limit.max(HEADER as u64);
+    (&mut file).take(limit).read_to_end(&mut bytes)?;
+    if let Some(header) = bytes.get(..HEADER) {
+        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        if bytes.len() < HEADER + len && bytes.len() as u64 == limit {
+            // A record larger than the limit: read the whole of it.
+            (&mut file)
+                .take((HEADER + len - bytes.len()) as u64)
+                .read_to_end(&mut bytes)?;
+        }
+    }
     let mut at = 0usize;
     while let Some(header) = bytes.get(at..at + HEADER) {
         let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
@@ -178,7 +190,7 @@ impl Journal {
         let end = match segments.last() {
             None => 0,
             Some((start, path)) => {
-                let good = read_segment(path, *start, 0, &mut |_| {})?;
+                let good = read_segment(path, *start, 0, u64::MAX, &mut |_| {})?;
                 let file = OpenOptions::new().write(true).open(path)?;
                 if file.metadata()?.len() > good {
                     tracing::warn!(segment = %path.display(), kept = good, "journal: cutting a torn record at the end");
@@ -199,30 +211,40 @@ impl Journal {
         self.end
     }
 
-    /// Hands every record from `position` on to `out`, in order.
-    pub fn replay(
-        &self,
+    /// The records from `position` up to `end` (a position the writer has synced),
+    /// about `budget` bytes of them (at least one record when there is one).
+    pub fn read(
+        dir: &Path,
         position: u64,
-        out: &mut dyn FnMut(Positioned),
-    ) -> Result<(), JournalError> {
-        let segments = segments(&self.dir)?;
-        for (i, (start, path)) in segments.iter().enumerate() {
-            let end = segments.get(i + 1).map_or(u64::MAX, |(next, _)| *next);
-            if end <= position {
-                continue;
-            }
-            let offset = position.saturating_sub(*start);
-            read_segment(path, *start, offset, out)?;
+        end: u64,
+        budget: u64,
+    ) -> Result<Vec<Positioned>, JournalError> {
+        let mut out = Vec::new();
+        if position >= end {
+            return Ok(out);
         }
-        Ok(())
+        let segments = segments(dir)?;
+        let Some((start, path)) = segments.iter().rev().find(|(start, _)| *start <= position)
+        else {
+            return Ok(out);
+        };
+        let limit = budget.min(end - position).max(1);
+        read_segment(path, *start, position - start, limit, &mut |p| {
+            if p.next <= end {
+                out.push(p);
+            }
+        })?;
+        Ok(out)
     }
 
-    /// Starts the writer thread. Appended records are synced, then passed to
-    /// `downstream` (which bounds how far the writer may run ahead of the pipeline).
+    /// Starts the writer thread. Appends wait while more than `max_lag` bytes are
+    /// journaled but not yet stored (`stored` is the pipeline's position): the journal
+    /// is a bounded queue on disk.
     pub fn start(
         self,
         capacity: usize,
-        downstream: mpsc::Sender<Vec<Positioned>>,
+        stored: std::sync::Arc<std::sync::atomic::AtomicU64>,
+        max_lag: u64,
     ) -> Result<Appender, JournalError> {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
         let writer = Writer::new(self.dir, self.end)?;
@@ -231,11 +253,13 @@ impl Journal {
         let (thread_depth, thread_written) = (depth.clone(), written.clone());
         std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer.run(receiver, downstream, thread_depth, thread_written))?;
+            .spawn(move || writer.run(receiver, thread_depth, thread_written))?;
         Ok(Appender {
             sender,
             depth,
             written,
+            stored,
+            max_lag,
         })
     }
 
@@ -264,6 +288,8 @@ pub struct Appender {
     sender: mpsc::Sender<Append>,
     depth: std::sync::Arc<std::sync::atomic::AtomicI64>,
     written: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stored: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    max_lag: u64,
 }
 
 impl Appender {
@@ -272,6 +298,9 @@ impl Appender {
     pub async fn append(&self, records: Vec<Record>) -> Result<(), JournalError> {
         if records.is_empty() {
             return Ok(());
+        }
+        while self.lag() > self.max_lag {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         let (done, wait) = oneshot::channel();
         self.depth
@@ -290,6 +319,9 @@ impl Appender {
     /// Appends without waiting for room or for the disk; `false` when the journal is
     /// full (UDP senders cannot be slowed down, so their excess is counted and dropped).
     pub fn try_append(&self, records: Vec<Record>) -> bool {
+        if self.lag() > self.max_lag {
+            return false;
+        }
         let (done, _) = oneshot::channel();
         self.depth
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -299,6 +331,17 @@ impl Appender {
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
         sent
+    }
+
+    /// Journal bytes synced but not yet stored.
+    pub fn lag(&self) -> u64 {
+        self.written()
+            .saturating_sub(self.stored.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// A shared view of the synced position.
+    pub fn written_handle(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.written.clone()
     }
 
     /// The journal position synced so far.
@@ -337,7 +380,6 @@ impl Writer {
     fn run(
         mut self,
         mut receiver: mpsc::Receiver<Append>,
-        downstream: mpsc::Sender<Vec<Positioned>>,
         depth: std::sync::Arc<std::sync::atomic::AtomicI64>,
         written_to: std::sync::Arc<std::sync::atomic::AtomicU64>,
     ) {
@@ -351,8 +393,7 @@ impl Writer {
                 }
             }
             depth.fetch_sub(group.len() as i64, std::sync::atomic::Ordering::Relaxed);
-            let mut written = Vec::new();
-            let result = self.write_group(&mut group, &mut buffer, &mut written);
+            let result = self.write_group(&mut group, &mut buffer);
             let reply = result.as_ref().map(|_| ()).map_err(|e| e.to_string());
             if let Err(e) = &result {
                 tracing::error!(error = %e, "journal write failed; records refused");
@@ -362,20 +403,12 @@ impl Writer {
             for append in group {
                 let _ = append.done.send(reply.clone());
             }
-            if !written.is_empty() && downstream.blocking_send(written).is_err() {
-                break;
-            }
         }
         let _ = self.file.flush();
         let _ = self.file.get_ref().sync_data();
     }
 
-    fn write_group(
-        &mut self,
-        group: &mut [Append],
-        buffer: &mut Vec<u8>,
-        written: &mut Vec<Positioned>,
-    ) -> io::Result<()> {
+    fn write_group(&mut self, group: &mut [Append], buffer: &mut Vec<u8>) -> io::Result<()> {
         for append in group.iter_mut() {
             for record in std::mem::take(&mut append.records) {
                 if self.end - self.segment_start >= SEGMENT_BYTES {
@@ -384,13 +417,7 @@ impl Writer {
                 buffer.clear();
                 encode(&record, buffer);
                 self.file.write_all(buffer)?;
-                let position = self.end;
                 self.end += buffer.len() as u64;
-                written.push(Positioned {
-                    position,
-                    next: self.end,
-                    record,
-                });
             }
         }
         self.file.flush()?;
@@ -426,12 +453,15 @@ mod tests {
         }
     }
 
+    fn stored() -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0))
+    }
+
     #[tokio::test]
-    async fn appended_records_replay_from_any_position() {
+    async fn appended_records_read_back_from_any_position() {
         let dir = tempfile::tempdir().expect("tempdir");
         let journal = Journal::open(dir.path()).expect("open");
-        let (tx, mut rx) = mpsc::channel(16);
-        let appender = journal.start(16, tx).expect("start");
+        let appender = journal.start(16, stored(), u64::MAX).expect("start");
         appender
             .append(vec![record("one"), record("two")])
             .await
@@ -440,28 +470,53 @@ mod tests {
             .append(vec![record("three")])
             .await
             .expect("append");
-        let mut live = Vec::new();
-        while live.len() < 3 {
-            live.extend(rx.recv().await.expect("records"));
-        }
+        let end = appender.written();
+        let all = Journal::read(dir.path(), 0, end, 1 << 20).expect("read");
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2].next, end);
+        // A small budget still yields one record; reading on continues from `next`.
+        let first = Journal::read(dir.path(), 0, end, 1).expect("read");
+        assert_eq!(first.len(), 1);
+        let rest = Journal::read(dir.path(), first[0].next, end, 1 << 20).expect("read");
+        let data: Vec<_> = rest.iter().map(|p| p.record.data.clone()).collect();
+        assert_eq!(data, [b"two".to_vec(), b"three".to_vec()]);
         drop(appender);
         let journal = Journal::open(dir.path()).expect("reopen");
-        assert_eq!(journal.end(), live[2].next);
-        let mut replayed = Vec::new();
-        journal
-            .replay(live[1].position, &mut |p| replayed.push(p.record.data))
-            .expect("replay");
-        assert_eq!(replayed, [b"two".to_vec(), b"three".to_vec()]);
+        assert_eq!(journal.end(), end);
+    }
+
+    #[tokio::test]
+    async fn appends_wait_while_the_pipeline_is_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let journal = Journal::open(dir.path()).expect("open");
+        let progress = stored();
+        let appender = journal.start(16, progress.clone(), 10).expect("start");
+        appender
+            .append(vec![record("first")])
+            .await
+            .expect("append");
+        assert!(
+            !appender.try_append(vec![record("dropped")]),
+            "full: UDP drops"
+        );
+        let waiting = appender.append(vec![record("second")]);
+        tokio::pin!(waiting);
+        let early = tokio::time::timeout(std::time::Duration::from_millis(50), &mut waiting).await;
+        assert!(
+            early.is_err(),
+            "an append waits while the lag is over the limit"
+        );
+        progress.store(appender.written(), std::sync::atomic::Ordering::Release);
+        waiting.await.expect("append once the pipeline caught up");
     }
 
     #[tokio::test]
     async fn torn_tail_is_cut() {
         let dir = tempfile::tempdir().expect("tempdir");
         let journal = Journal::open(dir.path()).expect("open");
-        let (tx, mut rx) = mpsc::channel(16);
-        let appender = journal.start(16, tx).expect("start");
+        let appender = journal.start(16, stored(), u64::MAX).expect("start");
         appender.append(vec![record("kept")]).await.expect("append");
-        let kept = rx.recv().await.expect("records");
+        let kept = appender.written();
         drop(appender);
         // A crash in the middle of the next record's write.
         let path = segment_path(dir.path(), 0);
@@ -472,8 +527,8 @@ mod tests {
         file.write_all(&[9, 0, 0, 0, 1, 2]).expect("write");
         drop(file);
         let journal = Journal::open(dir.path()).expect("reopen");
-        assert_eq!(journal.end(), kept[0].next);
-        assert_eq!(fs::metadata(&path).expect("meta").len(), kept[0].next);
+        assert_eq!(journal.end(), kept);
+        assert_eq!(fs::metadata(&path).expect("meta").len(), kept);
     }
 
     #[test]

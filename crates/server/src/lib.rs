@@ -125,7 +125,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let journal = Journal::open(&journal_dir)?;
     let progress = Arc::new(AtomicU64::new(0));
     let pending_rules = Arc::new(Mutex::new(None));
-    let mut pipeline = Pipeline {
+    let pipeline = Pipeline {
         store: store.clone(),
         rules,
         pending_rules: pending_rules.clone(),
@@ -138,16 +138,22 @@ pub async fn serve(config: Config) -> Result<()> {
         handle: tokio::runtime::Handle::current(),
         progress: progress.clone(),
     };
-    let (pipeline, journal) = tokio::task::spawn_blocking(move || {
-        pipeline.replay(&journal)?;
-        anyhow::Ok((pipeline, journal))
-    })
-    .await??;
-    let (to_pipeline, from_journal) = tokio::sync::mpsc::channel(config.queue_capacity.max(1));
-    let appender = journal.start(config.queue_capacity, to_pipeline)?;
+    let checkpoint = store
+        .checkpoint(&config.node)
+        .await?
+        .map_or(0, |p| p.max(0) as u64);
+    progress.store(checkpoint, Ordering::Release);
+    let appender = journal.start(
+        config.queue_capacity,
+        progress.clone(),
+        config.max_journal_lag,
+    )?;
+    let written = appender.written_handle();
+    let stop_pipeline = Arc::new(AtomicBool::new(false));
+    let pipeline_stop = stop_pipeline.clone();
     let pipeline_thread = std::thread::Builder::new()
         .name("pipeline".into())
-        .spawn(move || pipeline.run(from_journal))?;
+        .spawn(move || pipeline.run(written, pipeline_stop))?;
 
     let mut tasks = Vec::new();
     let mut listening = serde_json::Map::new();

@@ -8,6 +8,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,13 +17,12 @@ use dozor_formats::{Format, ReadContext, Reject, Sink};
 use dozor_rules::{Alert, RuleSet};
 use dozor_store::{AlertRecord, Batch, EventRecord, Store, search_text};
 use tokio::runtime::Handle;
-use tokio::sync::mpsc;
 
 use crate::journal::{Journal, Kind, Positioned};
 use crate::metrics::{Metrics, RuleLabel, SourceFormat};
 
-/// Records taken into one transaction at most.
-const MAX_BATCH_RECORDS: usize = 5000;
+/// Journal bytes taken into one transaction (about 10,000 syslog lines).
+const BATCH_BYTES: u64 = 1 << 20;
 
 /// The pipeline's state.
 pub struct Pipeline {
@@ -47,7 +47,7 @@ pub struct Pipeline {
     /// The runtime that drives the store.
     pub handle: Handle,
     /// The journal position stored so far.
-    pub progress: Arc<std::sync::atomic::AtomicU64>,
+    pub progress: Arc<AtomicU64>,
 }
 
 struct Collect<'a> {
@@ -65,62 +65,63 @@ impl Sink for Collect<'_> {
 }
 
 impl Pipeline {
-    /// Replays the journal from the stored checkpoint; returns the position reached.
-    pub fn replay(&mut self, journal: &Journal) -> anyhow::Result<u64> {
-        let from = self
-            .handle
-            .block_on(self.store.checkpoint(&self.node))?
-            .map_or(0, |p| p.max(0) as u64);
-        let mut pending = Vec::new();
-        let mut reached = from;
-        let mut failure = None;
-        journal.replay(from, &mut |record| {
-            pending.push(record);
-            if pending.len() >= MAX_BATCH_RECORDS && failure.is_none() {
-                let run = std::mem::take(&mut pending);
-                reached = run.last().map_or(reached, |p| p.next);
-                if let Err(e) = self.process(&run) {
-                    failure = Some(e);
-                }
+    /// Stores the journal from the checkpoint on: what an earlier run left unstored
+    /// first, then records as the writer syncs them (`written`), until `stop` is set and
+    /// everything written is stored.
+    pub fn run(mut self, written: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
+        let mut position = match self.handle.block_on(self.store.checkpoint(&self.node)) {
+            Ok(checkpoint) => checkpoint.map_or(0, |p| p.max(0) as u64),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the pipeline checkpoint; nothing will be stored");
+                return;
             }
-        })?;
-        if let Some(e) = failure {
-            return Err(e);
+        };
+        let end = written.load(Ordering::Acquire);
+        if position < end {
+            tracing::info!(
+                from = position,
+                to = end,
+                "journal replayed from the checkpoint"
+            );
         }
-        if !pending.is_empty() {
-            reached = pending.last().map_or(reached, |p| p.next);
-            self.process(&pending)?;
-        }
-        if reached > from {
-            tracing::info!(from, to = reached, "journal replayed");
-        }
-        self.progress.store(
-            reached.max(journal.end()),
-            std::sync::atomic::Ordering::Release,
-        );
-        Ok(reached)
-    }
-
-    /// Processes what the journal hands over until it closes.
-    pub fn run(mut self, mut input: mpsc::Receiver<Vec<Positioned>>) {
-        while let Some(mut records) = input.blocking_recv() {
-            while records.len() < MAX_BATCH_RECORDS {
-                match input.try_recv() {
-                    Ok(more) => records.extend(more),
-                    Err(_) => break,
+        loop {
+            let end = written.load(Ordering::Acquire);
+            if position >= end {
+                if stop.load(Ordering::Acquire) {
+                    break;
                 }
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
             }
+            let records = match Journal::read(&self.journal_dir, position, end, BATCH_BYTES) {
+                Ok(records) if !records.is_empty() => records,
+                Ok(_) => {
+                    tracing::error!(
+                        position,
+                        end,
+                        "the journal has no record where one was written"
+                    );
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the journal; retrying");
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
+            };
             if let Some(rules) = self.pending_rules.lock().ok().and_then(|mut p| p.take()) {
                 self.rules = rules;
                 tracing::info!("rules reloaded");
             }
-            // A store failure stalls the pipeline (and, through the journal, the senders)
-            // until the store is back: nothing is dropped.
+            // A store failure stalls the pipeline (and, through the journal's bound, the
+            // senders) until the store is back: nothing is dropped.
             while let Err(e) = self.process(&records) {
                 self.metrics.store_errors.inc();
                 tracing::error!(error = %e, "store commit failed; retrying");
                 std::thread::sleep(Duration::from_secs(1));
             }
+            position = records.last().map_or(position, |p| p.next);
         }
         tracing::info!("pipeline stopped");
     }
