@@ -84,6 +84,25 @@ impl Pipeline {
                 "journal replayed from the checkpoint"
             );
         }
+        let (to_store, from_prepare) = std::sync::mpsc::sync_channel::<Prepared>(2);
+        let committer = Committer {
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+            handle: self.handle.clone(),
+            journal_dir: self.journal_dir.clone(),
+            rejects_path: self.rejects_path.clone(),
+            progress: self.progress.clone(),
+        };
+        let store_stage = match std::thread::Builder::new()
+            .name("store".into())
+            .spawn(move || committer.run(from_prepare))
+        {
+            Ok(thread) => thread,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the store thread");
+                return;
+            }
+        };
         loop {
             let end = written.load(Ordering::Acquire);
             if position >= end {
@@ -114,20 +133,19 @@ impl Pipeline {
                 self.rules = rules;
                 tracing::info!("rules reloaded");
             }
-            // A store failure stalls the pipeline (and, through the journal's bound, the
-            // senders) until the store is back: nothing is dropped.
-            while let Err(e) = self.process(&records) {
-                self.metrics.store_errors.inc();
-                tracing::error!(error = %e, "store commit failed; retrying");
-                std::thread::sleep(Duration::from_secs(1));
+            let prepared = self.prepare(&records);
+            position = prepared.last;
+            if to_store.send(prepared).is_err() {
+                break;
             }
-            position = records.last().map_or(position, |p| p.next);
         }
+        drop(to_store);
+        let _ = store_stage.join();
         tracing::info!("pipeline stopped");
     }
 
-    /// Normalizes, detects and stores `records` in one transaction.
-    fn process(&mut self, records: &[Positioned]) -> anyhow::Result<()> {
+    /// Normalizes and detects `records` into one transaction's worth.
+    fn prepare(&mut self, records: &[Positioned]) -> Prepared {
         let mut batch = Batch {
             incident_window_ms: self.incident_window_ms,
             ..Batch::default()
@@ -148,23 +166,12 @@ impl Pipeline {
         }
         let last = records.last().map_or(0, |p| p.next);
         batch.checkpoint = Some((self.node.clone(), last as i64));
-        let outcome = self.handle.block_on(self.store.commit(&batch))?;
-        self.keep_rejects(&rejects);
-        self.metrics.events_stored.inc_by(outcome.events_stored);
-        self.metrics
-            .incidents_opened
-            .inc_by(outcome.incidents_opened);
-        let now = Timestamp::now().as_millisecond();
-        for positioned in records {
-            let seconds = (now - positioned.record.received).max(0) as f64 / 1000.0;
-            self.metrics.latency.observe(seconds);
+        Prepared {
+            batch,
+            rejects,
+            received: records.iter().map(|p| p.record.received).collect(),
+            last,
         }
-        self.progress
-            .store(last, std::sync::atomic::Ordering::Release);
-        if let Err(e) = Journal::remove_before(&self.journal_dir, last) {
-            tracing::warn!(error = %e, "cannot delete stored journal segments");
-        }
-        Ok(())
     }
 
     fn read_record(
@@ -242,6 +249,59 @@ impl Pipeline {
                 format.name(),
                 &record.source,
             ));
+        }
+    }
+}
+
+/// One transaction's worth, normalized and detected, on its way to the store.
+struct Prepared {
+    batch: Batch,
+    rejects: Vec<(String, Reject)>,
+    received: Vec<i64>,
+    last: u64,
+}
+
+/// The store stage: commits prepared batches in order while the next one is prepared,
+/// so normalization and detection overlap with the database's work.
+struct Committer {
+    store: Store,
+    metrics: Arc<Metrics>,
+    handle: Handle,
+    journal_dir: PathBuf,
+    rejects_path: PathBuf,
+    progress: Arc<AtomicU64>,
+}
+
+impl Committer {
+    fn run(self, input: std::sync::mpsc::Receiver<Prepared>) {
+        for prepared in input {
+            // A store failure stalls the pipeline (and, through the journal's bound, the
+            // senders) until the store is back: nothing is dropped.
+            let outcome = loop {
+                match self.handle.block_on(self.store.commit(&prepared.batch)) {
+                    Ok(outcome) => break outcome,
+                    Err(e) => {
+                        self.metrics.store_errors.inc();
+                        tracing::error!(error = %e, "store commit failed; retrying");
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+            };
+            self.keep_rejects(&prepared.rejects);
+            self.metrics.events_stored.inc_by(outcome.events_stored);
+            self.metrics
+                .incidents_opened
+                .inc_by(outcome.incidents_opened);
+            let now = Timestamp::now().as_millisecond();
+            for received in &prepared.received {
+                self.metrics
+                    .latency
+                    .observe((now - received).max(0) as f64 / 1000.0);
+            }
+            self.progress.store(prepared.last, Ordering::Release);
+            if let Err(e) = Journal::remove_before(&self.journal_dir, prepared.last) {
+                tracing::warn!(error = %e, "cannot delete stored journal segments");
+            }
         }
     }
 

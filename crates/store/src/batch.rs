@@ -4,7 +4,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::Store;
+use crate::db::{Backend, Store};
 use crate::error::StoreError;
 use crate::ids::{new_id, now_ms};
 
@@ -86,7 +86,7 @@ impl Store {
         let mut outcome = BatchOutcome::default();
         let mut tx = self.pool.begin().await?;
         for chunk in batch.events.chunks(EVENTS_PER_STATEMENT) {
-            outcome.events_stored += insert_events(&mut tx, chunk).await?;
+            outcome.events_stored += insert_events(&mut tx, self.backend(), chunk).await?;
         }
         for alert in &batch.alerts {
             if group_alert(&mut tx, alert, batch.incident_window_ms).await? {
@@ -137,27 +137,29 @@ impl Store {
 
 async fn insert_events(
     tx: &mut Transaction<'_, Any>,
+    backend: Backend,
     events: &[EventRecord],
 ) -> Result<u64, StoreError> {
     let mut sql = String::from(
         "INSERT INTO events (id, time, recv_time, format, source, host, search, body) VALUES ",
     );
     for i in 0..events.len() {
-        let p = i * 8;
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str(&format!(
-            "(${},${},${},${},${},${},${},${})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6,
-            p + 7,
-            p + 8
-        ));
+        sql.push('(');
+        for column in 0..8 {
+            if column > 0 {
+                sql.push(',');
+            }
+            // SQLite binds anonymous `?` by position; numbered `$N` would make the
+            // driver look every parameter up by name, quadratic in a multi-row insert.
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", i * 8 + column + 1)),
+            }
+        }
+        sql.push(')');
     }
     sql.push_str(" ON CONFLICT (id) DO NOTHING");
     let mut query = sqlx::query(&sql);
