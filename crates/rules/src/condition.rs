@@ -4,6 +4,7 @@
 use rsigma_parser::{ConditionExpr, Quantifier, SelectorPattern};
 
 use crate::error::{RuleError, invalid};
+use crate::prefilter::Req;
 
 /// A compiled condition over detections numbered by their position.
 #[derive(Debug, Clone)]
@@ -71,6 +72,20 @@ impl Cond {
     }
 
     /// Evaluates with `detection(i)` telling whether detection `i` matched.
+    /// A necessary condition for the prefilter, from those of the detections.
+    pub(crate) fn req(&self, detections: &[Req]) -> Req {
+        let of = |i: &usize| detections.get(*i).cloned().unwrap_or(Req::True);
+        match self {
+            Cond::And(items) => Req::all(items.iter().map(|i| i.req(detections)).collect()),
+            Cond::Or(items) => Req::any(items.iter().map(|i| i.req(detections)).collect()),
+            Cond::Not(_) => Req::True,
+            Cond::Detection(i) => of(i),
+            Cond::AtLeast(0, _) => Req::True,
+            Cond::AtLeast(_, items) => Req::any(items.iter().map(of).collect()),
+            Cond::AllOf(items) => Req::all(items.iter().map(of).collect()),
+        }
+    }
+
     pub(crate) fn eval(&self, detection: &mut impl FnMut(usize) -> bool) -> bool {
         match self {
             Cond::And(items) => items.iter().all(|i| i.eval(detection)),

@@ -12,7 +12,10 @@ use crate::error::{RuleError, invalid, unsupported};
 use crate::fields::{Accessor, FieldMappings};
 use crate::lists::{Entry, Lists};
 use crate::logsource::LogSource;
-use crate::matcher::{Anchor, Compare, StrMatcher, for_each_text, ip_of, number_of, parse_cidr};
+use crate::matcher::{
+    Anchor, Compare, Folds, StrMatcher, for_each_text, ip_of, number_of, parse_cidr,
+};
+use crate::prefilter::{Atoms, Req};
 
 /// What compiling a detection needs to know.
 pub(crate) struct CompileContext<'a> {
@@ -77,11 +80,22 @@ impl Node {
         })
     }
 
-    pub(crate) fn matches(&self, event: &Event) -> bool {
+    /// A necessary condition of this detection for the prefilter.
+    /// Records the atoms of its literal tests in them (see `prefilter`).
+    pub(crate) fn req(&mut self, atoms: &mut Atoms) -> Req {
         match self {
-            Node::All(children) => children.iter().all(|c| c.matches(event)),
-            Node::Any(children) => children.iter().any(|c| c.matches(event)),
-            Node::Item(item) => item.matches(event),
+            Node::All(children) => Req::all(children.iter_mut().map(|c| c.req(atoms)).collect()),
+            Node::Any(children) => Req::any(children.iter_mut().map(|c| c.req(atoms)).collect()),
+            Node::Item(item) => item.test.req(&item.field, atoms),
+            Node::Keywords(_) => Req::True,
+        }
+    }
+
+    pub(crate) fn matches(&self, event: &Event, folds: &mut Folds) -> bool {
+        match self {
+            Node::All(children) => children.iter().all(|c| c.matches(event, folds)),
+            Node::Any(children) => children.iter().any(|c| c.matches(event, folds)),
+            Node::Item(item) => item.matches(event, folds),
             Node::Keywords(matchers) => event.get(taxonomy::BODY).is_some_and(|body| {
                 matchers
                     .iter()
@@ -161,20 +175,40 @@ impl Item {
         Ok(Self { field, test })
     }
 
-    fn matches(&self, event: &Event) -> bool {
-        self.test.holds(self.field.get(event), event)
+    fn matches(&self, event: &Event, folds: &mut Folds) -> bool {
+        self.test.holds(self.field.get(event), event, folds)
     }
 }
 
 impl Test {
-    fn holds(&self, value: Option<&Value>, event: &Event) -> bool {
+    fn req(&mut self, field: &Accessor, atoms: &mut Atoms) -> Req {
         match self {
-            Test::All(tests) => tests.iter().all(|t| t.holds(value, event)),
-            Test::Any(tests) => tests.iter().any(|t| t.holds(value, event)),
+            Test::All(tests) => Req::all(tests.iter_mut().map(|t| t.req(field, atoms)).collect()),
+            Test::Any(tests) => Req::any(tests.iter_mut().map(|t| t.req(field, atoms)).collect()),
+            Test::Str(m) => {
+                let req = m.needle().map_or(Req::True, |n| atoms.atom(field, n));
+                if let Req::Atom(atom) = req {
+                    m.set_atom(atom);
+                }
+                req
+            }
+            // Tests under `neq` keep their atoms too: their answers stay exact.
+            Test::NotEqual(inner) => {
+                inner.req(field, atoms);
+                Req::True
+            }
+            _ => Req::True,
+        }
+    }
+
+    fn holds(&self, value: Option<&Value>, event: &Event, folds: &mut Folds) -> bool {
+        match self {
+            Test::All(tests) => tests.iter().all(|t| t.holds(value, event, folds)),
+            Test::Any(tests) => tests.iter().any(|t| t.holds(value, event, folds)),
             Test::Exists(want) => value.is_some() == *want,
             Test::Null => value.is_none_or(|v| matches!(v, Value::Str(s) if s.is_empty())),
-            Test::NotEqual(inner) => value.is_some() && !inner.holds(value, event),
-            Test::Str(m) => value.is_some_and(|v| for_each_text(v, |t| m.is_match(t))),
+            Test::NotEqual(inner) => value.is_some() && !inner.holds(value, event, folds),
+            Test::Str(m) => value.is_some_and(|v| m.is_match_value(v, folds)),
             Test::Number(op, n) => value.is_some_and(|v| match v {
                 Value::List(items) => items.iter().filter_map(number_of).any(|x| op.holds(x, *n)),
                 v => number_of(v).is_some_and(|x| op.holds(x, *n)),

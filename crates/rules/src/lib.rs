@@ -19,6 +19,7 @@ mod lists;
 mod load;
 mod logsource;
 mod matcher;
+mod prefilter;
 mod rule;
 mod ruleset;
 

@@ -36,6 +36,10 @@ pub(crate) struct StrMatcher {
     test: StrTest,
     /// Compare case-sensitively (needles of case-insensitive tests are lowercase).
     cased: bool,
+    /// The prefilter atom of this test's needle, once the rule set has indexed it.
+    atom: Option<u32>,
+    /// A substring searcher for `Contains`, built once.
+    finder: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl StrMatcher {
@@ -99,7 +103,7 @@ impl StrMatcher {
                 )
             }
         };
-        Ok(Self { test, cased })
+        Ok(Self::new(test, cased))
     }
 
     /// A matcher for a literal needle (no wildcards).
@@ -115,7 +119,7 @@ impl StrMatcher {
             Anchor::Suffix => StrTest::Suffix(needle),
             Anchor::Contains => StrTest::Contains(needle),
         };
-        Self { test, cased }
+        Self::new(test, cased)
     }
 
     /// A regular-expression matcher (`re` modifier); case-sensitive unless `i`.
@@ -142,10 +146,39 @@ impl StrMatcher {
         };
         let regex = Regex::new(&full)
             .map_err(|e| invalid(format!("regular expression {pattern:?}: {e}")))?;
-        Ok(Self {
-            test: StrTest::Regex(regex),
-            cased: true,
-        })
+        Ok(Self::new(StrTest::Regex(regex), true))
+    }
+
+    fn new(test: StrTest, cased: bool) -> Self {
+        let finder = match &test {
+            StrTest::Contains(n) => Some(memchr::memmem::Finder::new(n.as_bytes()).into_owned()),
+            _ => None,
+        };
+        Self {
+            test,
+            cased,
+            atom: None,
+            finder,
+        }
+    }
+
+    /// Records the prefilter atom of this test's needle.
+    pub(crate) fn set_atom(&mut self, atom: u32) {
+        self.atom = Some(atom);
+    }
+
+    /// The case-folded literal every match contains, when the test is a
+    /// case-insensitive equality, prefix, suffix or substring test (see `prefilter`).
+    pub(crate) fn needle(&self) -> Option<&str> {
+        if self.cased {
+            return None;
+        }
+        match &self.test {
+            StrTest::Exact(n) | StrTest::Prefix(n) | StrTest::Suffix(n) | StrTest::Contains(n) => {
+                Some(n.as_str())
+            }
+            StrTest::Regex(_) => None,
+        }
     }
 
     /// Whether `text` matches.
@@ -170,6 +203,88 @@ impl StrMatcher {
     }
 }
 
+impl StrMatcher {
+    /// Whether the value whose case-folded texts are `folds` matches: the same answer
+    /// as [`StrMatcher::is_match`] on each text, with the folding done once per event.
+    pub(crate) fn is_match_value(&self, value: &Value, folds: &mut Folds) -> bool {
+        if self.cased || matches!(self.test, StrTest::Regex(_)) {
+            return for_each_text(value, |t| self.is_match(t));
+        }
+        // The prefilter scanned this value for the needle already: not found means no
+        // match, and for a substring test found means a match.
+        if let (Some(atom), Some(hits)) = (self.atom, folds.hits()) {
+            let found = hits
+                .get(atom as usize / 64)
+                .is_some_and(|w| w & (1 << (atom % 64)) != 0);
+            if !found {
+                return false;
+            }
+            if matches!(self.test, StrTest::Contains(_)) {
+                return true;
+            }
+        }
+        let finder = &self.finder;
+        folds.texts(value).iter().any(|text| match &self.test {
+            StrTest::Exact(n) => text == n,
+            StrTest::Prefix(n) => text.starts_with(n.as_str()),
+            StrTest::Suffix(n) => text.ends_with(n.as_str()),
+            StrTest::Contains(_) => finder
+                .as_ref()
+                .is_some_and(|f| f.find(text.as_bytes()).is_some()),
+            StrTest::Regex(_) => false,
+        })
+    }
+}
+
+/// The case-folded texts of the values one event's evaluation has looked at, each
+/// folded once however many rules test it. Keys are the values' addresses, which stay
+/// put while the event is borrowed; [`Folds::clear`] between events.
+#[derive(Debug, Default)]
+pub(crate) struct Folds {
+    entries: Vec<(usize, Vec<String>)>,
+    /// The prefilter's atoms found in this event, once it has scanned it.
+    hits: Vec<u64>,
+    scanned: bool,
+}
+
+impl Folds {
+    /// Forgets the previous event.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.hits.clear();
+        self.scanned = false;
+    }
+
+    /// Where the prefilter records the atoms it finds in this event.
+    pub(crate) fn hits_mut(&mut self) -> &mut Vec<u64> {
+        self.scanned = true;
+        &mut self.hits
+    }
+
+    /// The atoms found in this event, if the prefilter scanned it.
+    pub(crate) fn hits(&self) -> Option<&[u64]> {
+        self.scanned.then_some(self.hits.as_slice())
+    }
+
+    /// The folded texts of `value` (one per text form, as [`for_each_text`] visits them).
+    pub(crate) fn texts(&mut self, value: &Value) -> &[String] {
+        let key = std::ptr::from_ref(value) as usize;
+        let index = match self.entries.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let mut texts = Vec::new();
+                for_each_text(value, |t| {
+                    texts.push(fold(t).into_owned());
+                    false
+                });
+                self.entries.push((key, texts));
+                self.entries.len() - 1
+            }
+        };
+        &self.entries[index].1
+    }
+}
+
 /// Where a literal needle must sit in the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Anchor {
@@ -185,6 +300,15 @@ pub(crate) enum Anchor {
 
 fn needs_folding(text: &str) -> bool {
     text.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80)
+}
+
+/// `text` case-folded as case-insensitive matchers see it.
+pub(crate) fn fold(text: &str) -> std::borrow::Cow<'_, str> {
+    if needs_folding(text) {
+        std::borrow::Cow::Owned(text.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// The text forms of an event value a string matcher is tried against: a list

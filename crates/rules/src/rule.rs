@@ -10,6 +10,8 @@ use crate::condition::Cond;
 use crate::detection::{CompileContext, Node};
 use crate::error::{RuleError, invalid, unsupported};
 use crate::logsource::LogSource;
+use crate::matcher::Folds;
+use crate::prefilter::{Atoms, Req};
 
 /// Rule severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -155,8 +157,14 @@ impl Logic {
         })
     }
 
+    /// A necessary condition for the prefilter: some condition's.
+    pub(crate) fn req(&mut self, atoms: &mut Atoms) -> Req {
+        let detections: Vec<Req> = self.detections.iter_mut().map(|d| d.req(atoms)).collect();
+        Req::any(self.conditions.iter().map(|c| c.req(&detections)).collect())
+    }
+
     /// Whether any condition holds for `event`; each detection is evaluated at most once.
-    pub(crate) fn matches(&self, event: &Event) -> bool {
+    pub(crate) fn matches(&self, event: &Event, folds: &mut Folds) -> bool {
         let mut known: u64 = 0;
         let mut value: u64 = 0;
         let mut spill: Vec<Option<bool>> = Vec::new();
@@ -166,7 +174,7 @@ impl Logic {
                 let bit = 1u64 << i;
                 if known & bit == 0 {
                     known |= bit;
-                    if detections[i].matches(event) {
+                    if detections[i].matches(event, folds) {
                         value |= bit;
                     }
                 }
@@ -175,7 +183,7 @@ impl Logic {
                 if spill.is_empty() {
                     spill.resize(detections.len(), None);
                 }
-                *spill[i].get_or_insert_with(|| detections[i].matches(event))
+                *spill[i].get_or_insert_with(|| detections[i].matches(event, folds))
             }
         };
         self.conditions.iter().any(|c| c.eval(&mut detection))
@@ -230,8 +238,13 @@ impl DetectionRule {
         Ok(())
     }
 
+    /// A necessary condition for the prefilter (filters only narrow a rule further).
+    pub(crate) fn req(&mut self, atoms: &mut Atoms) -> Req {
+        self.logic.req(atoms)
+    }
+
     /// Whether the rule matches `event`, its filters considered.
-    pub(crate) fn matches(&self, event: &Event) -> bool {
-        self.logic.matches(event) && self.filters.iter().all(|f| f.matches(event))
+    pub(crate) fn matches(&self, event: &Event, folds: &mut Folds) -> bool {
+        self.logic.matches(event, folds) && self.filters.iter().all(|f| f.matches(event, folds))
     }
 }

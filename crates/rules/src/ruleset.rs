@@ -14,6 +14,8 @@ use crate::fields::FieldMappings;
 use crate::lists::Lists;
 use crate::load::{LoadReport, ParsedFile, Rejected, parse_file, yaml_files};
 use crate::logsource::{EventLogSource, LogSource, LogSourceTable};
+use crate::matcher::Folds;
+use crate::prefilter::{Atoms, Prefilter, Scratch};
 use crate::rule::{DetectionRule, RuleMeta};
 
 /// What to load.
@@ -61,6 +63,9 @@ pub struct RuleSet {
     max_entries: usize,
     evicted: u64,
     report: LoadReport,
+    prefilter: Prefilter,
+    scratch: Scratch,
+    folds: Folds,
 }
 
 impl RuleSet {
@@ -261,7 +266,16 @@ impl RuleSet {
                 None => groups.push((rule.logsource.clone(), vec![i])),
             }
         }
+        let mut atoms = Atoms::default();
+        let reqs = rules.iter_mut().map(|r| r.req(&mut atoms)).collect();
+        let prefilter = Prefilter::build(atoms, reqs).map_err(|e| RuleError::Content {
+            file: "(rule set)".into(),
+            reason: format!("literal index: {e}"),
+        })?;
         Ok(Self {
+            prefilter,
+            scratch: Scratch::default(),
+            folds: Folds::default(),
             rules,
             groups,
             logsources,
@@ -303,14 +317,19 @@ impl RuleSet {
     pub fn evaluate(&mut self, event: &Event, alerts: &mut Vec<Alert>) {
         let logsource = self.logsources.of(event);
         let mut matched: Vec<usize> = Vec::new();
+        let mut scanned = false;
         for (scope, members) in &self.groups {
             if scope.selects(&logsource) {
-                matched.extend(
-                    members
-                        .iter()
-                        .copied()
-                        .filter(|&r| self.rules[r].matches(event)),
-                );
+                if !scanned {
+                    self.prefilter
+                        .scan(event, &mut self.scratch, &mut self.folds);
+                    scanned = true;
+                }
+                let scratch = &self.scratch;
+                let folds = &mut self.folds;
+                matched.extend(members.iter().copied().filter(|&r| {
+                    Prefilter::candidate(scratch, r) && self.rules[r].matches(event, folds)
+                }));
             }
         }
         matched.sort_unstable();

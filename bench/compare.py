@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Detection throughput, side by side: `dozor hunt` and RSigma on the same rules and
+events, on one core, alternating runs; reports events/s, the median ratio, peak memory,
+whether the per-rule match counts are identical, and detection cost as a multiple of
+parsing cost (`dozor hunt` with no rules: read, JSON decode, normalization).
+
+Lanes:
+  process_creation  Sysmon EventID 1 of the OTRF sample, replicated to ~60k events,
+                    against SigmaHQ rules/windows/process_creation
+  mixed             every OTRF record, against every SigmaHQ Windows rule
+                    (RSigma with its sysmon pipeline)
+
+usage: bench/compare.py [--runs N] [--lanes process_creation,mixed]
+       [--dozor target/release/dozor] [--rsigma rsigma] [--work DIR]
+
+RSigma 0.23.0: cargo install --locked rsigma --version 0.23.0
+"""
+import argparse
+import collections
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(ROOT), "shared", "testdata")
+SIGMA = os.path.join(SHARED, "sigmahq", "rules", "windows")
+
+LANES = {
+    "process_creation": ("process_creation.ndjson", os.path.join(SIGMA, "process_creation"), None),
+    "mixed": ("mixed.ndjson", SIGMA, "sysmon"),
+}
+
+
+def timed(cmd, stdout_path):
+    """Runs cmd pinned to one core; returns (seconds, peak RSS MiB)."""
+    with open(stdout_path, "wb") as out:
+        result = subprocess.run(
+            ["/usr/bin/time", "-f", "%e %M", "taskset", "-c", "0", *cmd],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    last = result.stderr.decode(errors="replace").strip().splitlines()[-1]
+    seconds, kib = last.split()
+    if result.returncode not in (0, 1):
+        sys.exit(f"{cmd[0]} failed ({result.returncode}): {result.stderr.decode(errors='replace')[-2000:]}")
+    return float(seconds), int(kib) / 1024
+
+
+def dozor_counts(path):
+    counts = collections.Counter()
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                alert = json.loads(line)
+                counts[alert["rule"]["id"]] += 1
+    return counts
+
+
+def rsigma_counts(path):
+    counts = collections.Counter()
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            match = json.loads(line)
+            title = match.get("rule_id") or match.get("rule_title")
+            if title is not None:
+                counts[title] += 1
+    return counts
+
+
+def count_lines(path):
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lanes", default="process_creation,mixed")
+    parser.add_argument("--dozor", default=os.path.join(ROOT, "target", "release", "dozor"))
+    parser.add_argument("--rsigma", default="rsigma")
+    parser.add_argument("--work", default=None)
+    args = parser.parse_args()
+    work = args.work or tempfile.mkdtemp(prefix="dozor-bench-")
+    corpus = os.path.join(work, "corpus")
+    if not os.path.exists(os.path.join(corpus, "mixed.ndjson")):
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "make-corpus.py"),
+                        os.path.join(SHARED, "otrf"), corpus], check=True)
+    empty = os.path.join(work, "no-rules")
+    os.makedirs(empty, exist_ok=True)
+    rows = []
+    for lane in args.lanes.split(","):
+        events_file, rules, pipeline = LANES[lane]
+        events_path = os.path.join(corpus, events_file)
+        events = count_lines(events_path)
+        dozor_cmd = [args.dozor, "hunt", "--no-builtin", "--rules", rules, "--threads", "1",
+                     "--output", "jsonl", "--format", "json", events_path]
+        parse_cmd = [args.dozor, "hunt", "--no-builtin", "--rules", empty, "--threads", "1",
+                     "--output", "jsonl", "--format", "json", events_path]
+        rsigma_cmd = [args.rsigma, "engine", "eval", "-r", rules, "-e", "@" + events_path]
+        if pipeline:
+            rsigma_cmd[3:3] = ["-p", pipeline]
+        times = {"dozor": [], "rsigma": [], "parse": []}
+        memory = {"dozor": [], "rsigma": []}
+        for run in range(args.runs):
+            for name, cmd in (("dozor", dozor_cmd), ("rsigma", rsigma_cmd), ("parse", parse_cmd)):
+                seconds, mib = timed(cmd, os.path.join(work, f"{lane}.{name}.out"))
+                times[name].append(seconds)
+                if name in memory:
+                    memory[name].append(mib)
+                print(f"{lane} run {run + 1}: {name} {seconds:.2f} s, {mib:.0f} MiB", file=sys.stderr)
+        ours = dozor_counts(os.path.join(work, f"{lane}.dozor.out"))
+        theirs = rsigma_counts(os.path.join(work, f"{lane}.rsigma.out"))
+        identical = ours == theirs
+        if not identical:
+            differing = sorted(set(ours) | set(theirs), key=lambda t: -abs(ours[t] - theirs[t]))
+            for title in differing[:15]:
+                if ours[title] != theirs[title]:
+                    print(f"  differs: {title}: dozor {ours[title]}, rsigma {theirs[title]}", file=sys.stderr)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        rows.append({
+            "lane": lane,
+            "events": events,
+            "dozor_eps": events / med["dozor"],
+            "rsigma_eps": events / med["rsigma"],
+            "ratio": med["rsigma"] / med["dozor"],
+            "identical": identical,
+            "matches": sum(ours.values()),
+            "rsigma_matches": sum(theirs.values()),
+            "detect_over_parse": max(med["dozor"] - med["parse"], 0.0) / med["parse"],
+            "dozor_mib": statistics.median(memory["dozor"]),
+            "rsigma_mib": statistics.median(memory["rsigma"]),
+        })
+    print("| lane | events | dozor events/s | RSigma events/s | ratio (median) | matches identical | detection / parse cost | peak MiB (dozor / RSigma) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['lane']} | {r['events']:,} | {r['dozor_eps']:,.0f} | {r['rsigma_eps']:,.0f} | "
+              f"{r['ratio']:.2f}x | {'yes' if r['identical'] else 'no'} ({r['matches']:,} / {r['rsigma_matches']:,}) | "
+              f"{r['detect_over_parse']:.1f}x | {r['dozor_mib']:.0f} / {r['rsigma_mib']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+//! The literal prefilter: which rules can possibly match an event, found with one
+//! Aho-Corasick scan per field instead of evaluating every rule.
+//!
+//! Each rule's logic is reduced, when it compiles, to a *necessary* condition over
+//! atoms "this field's value (case-folded) contains this literal" ([`Req`]): every
+//! case-insensitive equality, prefix, suffix or substring test contributes its needle;
+//! `and`/`or` carry over; anything else (`not`, regular expressions, numbers,
+//! networks, keywords, cased tests) counts as "may hold". A rule whose condition is
+//! false for an event cannot match it, so only the rest are evaluated in full; the
+//! result is the same as evaluating every rule.
+//!
+//! Per event, each field that some needle names is folded once and scanned once by
+//! that field's automaton; the atoms found select the candidate rules through an
+//! inverted index, and only candidates have their condition checked. Written here
+//! rather than taken from a crate: it is the core of detection throughput and depends
+//! on our compiled rule representation.
+
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
+use dozor_event::Event;
+
+use crate::fields::Accessor;
+use crate::matcher::{Folds, fold, for_each_text};
+
+/// A necessary condition of a rule over the prefilter's atoms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Req {
+    /// No constraint: the rule may match whatever literals the event holds.
+    True,
+    /// This atom must have been found.
+    Atom(u32),
+    /// Every part must hold.
+    All(Vec<Req>),
+    /// At least one part must hold.
+    Any(Vec<Req>),
+}
+
+impl Req {
+    /// `and` of `parts`, simplified.
+    pub(crate) fn all(parts: Vec<Req>) -> Req {
+        let mut parts: Vec<Req> = parts.into_iter().filter(|p| *p != Req::True).collect();
+        match parts.len() {
+            0 => Req::True,
+            1 => parts.pop().unwrap_or(Req::True),
+            _ => Req::All(parts),
+        }
+    }
+
+    /// `or` of `parts`, simplified (an empty `or` is left unconstrained).
+    pub(crate) fn any(mut parts: Vec<Req>) -> Req {
+        if parts.is_empty() || parts.contains(&Req::True) {
+            return Req::True;
+        }
+        if parts.len() == 1 {
+            return parts.pop().unwrap_or(Req::True);
+        }
+        Req::Any(parts)
+    }
+
+    fn holds(&self, hits: &[u64]) -> bool {
+        match self {
+            Req::True => true,
+            Req::Atom(a) => bit(hits, *a as usize),
+            Req::All(parts) => parts.iter().all(|p| p.holds(hits)),
+            Req::Any(parts) => parts.iter().any(|p| p.holds(hits)),
+        }
+    }
+
+    fn atoms(&self, out: &mut Vec<u32>) {
+        match self {
+            Req::True => {}
+            Req::Atom(a) => out.push(*a),
+            Req::All(parts) | Req::Any(parts) => parts.iter().for_each(|p| p.atoms(out)),
+        }
+    }
+}
+
+fn bit(bits: &[u64], i: usize) -> bool {
+    bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+fn set(bits: &mut [u64], i: usize) {
+    if let Some(w) = bits.get_mut(i / 64) {
+        *w |= 1 << (i % 64);
+    }
+}
+
+/// The atoms rules use while they compile: (field, needle) pairs, numbered.
+#[derive(Debug, Default)]
+pub(crate) struct Atoms {
+    fields: Vec<(Accessor, HashMap<String, u32>)>,
+    count: u32,
+}
+
+impl Atoms {
+    /// The atom "`field` contains `needle`" (`needle` already case-folded).
+    pub(crate) fn atom(&mut self, field: &Accessor, needle: &str) -> Req {
+        if needle.is_empty() {
+            return Req::True;
+        }
+        let index = match self.fields.iter().position(|(f, _)| f == field) {
+            Some(i) => i,
+            None => {
+                self.fields.push((field.clone(), HashMap::new()));
+                self.fields.len() - 1
+            }
+        };
+        let next = self.count;
+        let id = *self.fields[index]
+            .1
+            .entry(needle.to_owned())
+            .or_insert(next);
+        if id == next {
+            self.count += 1;
+        }
+        Req::Atom(id)
+    }
+}
+
+/// The compiled prefilter of a rule set.
+#[derive(Debug)]
+pub(crate) struct Prefilter {
+    /// Per field: its automaton and the atom of each pattern.
+    fields: Vec<(Accessor, AhoCorasick, Vec<u32>)>,
+    atom_words: usize,
+    rule_words: usize,
+    /// Rules a hit of each atom makes candidates.
+    atom_rules: Vec<Vec<u32>>,
+    /// Rules that are always candidates (no constraint).
+    always: Vec<u64>,
+    reqs: Vec<Req>,
+}
+
+/// Per-event scratch space, kept between events to avoid allocating.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    candidates: Vec<u64>,
+}
+
+impl Prefilter {
+    /// Builds the automata for `atoms` and the index of `reqs` (one per rule).
+    pub(crate) fn build(atoms: Atoms, reqs: Vec<Req>) -> Result<Self, aho_corasick::BuildError> {
+        let mut fields = Vec::new();
+        for (accessor, needles) in atoms.fields {
+            let mut pairs: Vec<(String, u32)> = needles.into_iter().collect();
+            pairs.sort_by_key(|(_, id)| *id);
+            let automaton = AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .build(pairs.iter().map(|(n, _)| n.as_str()))?;
+            fields.push((
+                accessor,
+                automaton,
+                pairs.into_iter().map(|(_, id)| id).collect(),
+            ));
+        }
+        let atom_count = atoms.count as usize;
+        let mut atom_rules = vec![Vec::new(); atom_count];
+        let rule_words = reqs.len().div_ceil(64);
+        let mut always = vec![0u64; rule_words];
+        for (r, req) in reqs.iter().enumerate() {
+            let mut used = Vec::new();
+            req.atoms(&mut used);
+            used.sort_unstable();
+            used.dedup();
+            if used.is_empty() {
+                set(&mut always, r);
+            }
+            for a in used {
+                atom_rules[a as usize].push(r as u32);
+            }
+        }
+        Ok(Self {
+            fields,
+            atom_words: atom_count.div_ceil(64),
+            rule_words,
+            atom_rules,
+            always,
+            reqs,
+        })
+    }
+
+    /// Marks in `scratch` the rules that may match `event`, and in `folds` the atoms
+    /// found (which answer the rules' literal tests later).
+    pub(crate) fn scan(&self, event: &Event, scratch: &mut Scratch, folds: &mut Folds) {
+        folds.clear();
+        let hits = folds.hits_mut();
+        hits.resize(self.atom_words, 0);
+        for (accessor, automaton, ids) in &self.fields {
+            let Some(value) = accessor.get(event) else {
+                continue;
+            };
+            for_each_text(value, |text| {
+                let folded = fold(text);
+                for found in automaton.find_overlapping_iter(folded.as_ref()) {
+                    set(hits, ids[found.pattern().as_usize()] as usize);
+                }
+                false
+            });
+        }
+        scratch.candidates.clear();
+        scratch.candidates.extend_from_slice(&self.always);
+        scratch.candidates.resize(self.rule_words, 0);
+        for (word, bits) in hits.iter().enumerate() {
+            let mut bits = *bits;
+            while bits != 0 {
+                let atom = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                for &r in &self.atom_rules[atom] {
+                    let r = r as usize;
+                    if !bit(&scratch.candidates, r) && self.reqs[r].holds(hits) {
+                        set(&mut scratch.candidates, r);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether rule `r` may match the event last scanned into `scratch`.
+    pub(crate) fn candidate(scratch: &Scratch, r: usize) -> bool {
+        bit(&scratch.candidates, r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simplification() {
+        assert_eq!(Req::all(vec![Req::True, Req::Atom(1)]), Req::Atom(1));
+        assert_eq!(Req::any(vec![Req::True, Req::Atom(1)]), Req::True);
+        assert_eq!(Req::any(vec![]), Req::True);
+        assert_eq!(Req::all(vec![]), Req::True);
+    }
+
+    #[test]
+    fn atoms_are_shared_per_field_and_needle() {
+        let mut atoms = Atoms::default();
+        let image = Accessor::Raw("Image".into());
+        let command = Accessor::Raw("CommandLine".into());
+        assert_eq!(atoms.atom(&image, "\\cmd.exe"), Req::Atom(0));
+        assert_eq!(atoms.atom(&command, "\\cmd.exe"), Req::Atom(1));
+        assert_eq!(atoms.atom(&image, "\\cmd.exe"), Req::Atom(0));
+        assert_eq!(atoms.atom(&image, ""), Req::True);
+    }
+}
