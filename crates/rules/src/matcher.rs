@@ -39,7 +39,7 @@ pub(crate) struct StrMatcher {
     /// The prefilter atom of this test's needle, once the rule set has indexed it.
     atom: Option<u32>,
     /// A substring searcher for `Contains`, built once.
-    finder: Option<memchr::memmem::Finder<'static>>,
+    finder: Option<Box<memchr::memmem::Finder<'static>>>,
 }
 
 impl StrMatcher {
@@ -151,7 +151,9 @@ impl StrMatcher {
 
     fn new(test: StrTest, cased: bool) -> Self {
         let finder = match &test {
-            StrTest::Contains(n) => Some(memchr::memmem::Finder::new(n.as_bytes()).into_owned()),
+            StrTest::Contains(n) => Some(Box::new(
+                memchr::memmem::Finder::new(n.as_bytes()).into_owned(),
+            )),
             _ => None,
         };
         Self {
