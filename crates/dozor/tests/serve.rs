@@ -282,8 +282,10 @@ fn four_t1102_002_incidents_on_sqlite_survive_restart() {
 
 #[test]
 fn four_t1102_002_incidents_on_postgres_survive_restart() {
-    let Some(url) = fresh_postgres() else { return };
-    four_incidents(Some(&url));
+    let Some(database) = fresh_postgres() else {
+        return;
+    };
+    four_incidents(Some(&database.url));
 }
 
 /// A BIND query log line (the `queries` channel layout of the real BIND 9 logs in

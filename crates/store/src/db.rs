@@ -140,11 +140,3 @@ fn statements(sql: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
-
-impl Store {
-    /// Runs one administrative statement (`CREATE DATABASE ...`) outside a transaction.
-    pub async fn execute_admin(&self, statement: &str) -> Result<(), StoreError> {
-        self.pool.execute(statement).await?;
-        Ok(())
-    }
-}

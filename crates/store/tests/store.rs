@@ -12,28 +12,57 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// A PostgreSQL database made for one test (with `psql`, so that the server's own
+/// databases are left alone), dropped when the test ends.
+struct TestDatabase {
+    url: String,
+    name: String,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let _ = psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+fn psql(statement: &str) -> Result<(), String> {
+    let out = std::process::Command::new("psql")
+        .args([
+            postgres_admin_url().as_str(),
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            statement,
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
 /// A new, empty PostgreSQL database; `None` (with a note) when no server answers
 /// outside CI. In CI an absent server fails the test.
-async fn fresh_postgres() -> Option<String> {
+fn fresh_postgres() -> Option<TestDatabase> {
     let admin = postgres_admin_url();
-    let store = match Store::open(&admin).await {
-        Ok(store) => store,
-        Err(e) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("PostgreSQL at {admin} is required in CI: {e}");
-            }
-            eprintln!("skipping: no PostgreSQL at {admin}: {e}");
-            return None;
-        }
-    };
     let name = format!("dozor_test_{}", dozor_store::new_id());
-    store
-        .execute_admin(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    store.close().await;
+    if let Err(e) = psql(&format!("CREATE DATABASE {name}")) {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("PostgreSQL at {admin} is required in CI: {e}");
+        }
+        eprintln!("skipping: no PostgreSQL at {admin}: {e}");
+        return None;
+    }
     let (base, _) = admin.rsplit_once('/').expect("URL has a database");
-    Some(format!("{base}/{name}"))
+    Some(TestDatabase {
+        url: format!("{base}/{name}"),
+        name,
+    })
 }
 
 fn event(id: &str, time: i64, host: &str, query: &str) -> EventRecord {
@@ -298,12 +327,13 @@ async fn sqlite_store() {
 
 #[tokio::test]
 async fn postgres_store() {
-    let Some(url) = fresh_postgres().await else {
+    let Some(database) = fresh_postgres() else {
         return;
     };
-    let store = Store::open(&url).await.expect("open");
+    let store = Store::open(&database.url).await.expect("open");
     exercise(&store).await;
     store.close().await;
-    let store = Store::open(&url).await.expect("reopen");
+    let store = Store::open(&database.url).await.expect("reopen");
     assert_eq!(store.count_events().await.expect("count"), 3);
+    store.close().await;
 }

@@ -37,9 +37,28 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-/// A new, empty PostgreSQL database URL, made with `psql`... or `None` with a note when
-/// no server answers outside CI. In CI an absent server fails the test.
-pub fn fresh_postgres() -> Option<String> {
+/// A PostgreSQL database made for one test, dropped when the test ends.
+pub struct TestDatabase {
+    /// Its URL.
+    pub url: String,
+    name: String,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                postgres_admin_url().as_str(),
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
+
+/// A new, empty PostgreSQL database, made with `psql`, or `None` with a note when no
+/// server answers outside CI. In CI an absent server fails the test.
+pub fn fresh_postgres() -> Option<TestDatabase> {
     let admin = postgres_admin_url();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -58,7 +77,10 @@ pub fn fresh_postgres() -> Option<String> {
     match created {
         Ok(out) if out.status.success() => {
             let (base, _) = admin.rsplit_once('/').expect("URL names a database");
-            Some(format!("{base}/{name}"))
+            Some(TestDatabase {
+                url: format!("{base}/{name}"),
+                name,
+            })
         }
         other => {
             let why = match other {
