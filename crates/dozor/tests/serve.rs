@@ -434,6 +434,11 @@ fn bulk_api_basic_auth_tls_and_tailing() {
     assert_eq!(answer["items"].as_array().map(Vec::len), Some(2));
     assert_eq!(answer["items"][0]["create"]["status"], 201);
 
+    // Vector's syslog JSON over the ingest API: the message goes to named's parser.
+    let vector = r#"{"appname":"named","hostname":"ns9","message":"client @0x7fa46de08098 10.9.9.8#55647 (viavector.example): query: viavector.example IN A +E(0)K (127.0.0.1)","timestamp":"2026-11-27T19:25:10.790Z","source_type":"syslog"}"#;
+    let (status, _) = server.post_raw("/api/v1/ingest", "application/x-ndjson", vector.as_bytes());
+    assert_eq!(status, 200);
+
     // Syslog over TLS, octet-counted.
     let tls_addr = server.tls.clone().expect("TLS listener");
     send_tls(
@@ -459,17 +464,21 @@ fn bulk_api_basic_auth_tls_and_tailing() {
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let (bulk, tls, tail) = (
+        let (bulk, tls, tail, vector) = (
             total(&mut server, "event_src.host=ws-0142.corp.example"),
             total(&mut server, "overtls.example"),
             total(&mut server, "tailed.example"),
+            total(
+                &mut server,
+                "object.query=viavector.example%20event_src.host=ns9",
+            ),
         );
-        if (bulk, tls, tail) == (2, 1, 5) {
+        if (bulk, tls, tail, vector) == (2, 1, 5, 1) {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "bulk {bulk}/2, tls {tls}/1, tail {tail}/5\n{}",
+            "bulk {bulk}/2, tls {tls}/1, tail {tail}/5, vector {vector}/1\n{}",
             server.log()
         );
         std::thread::sleep(std::time::Duration::from_millis(100));

@@ -49,7 +49,7 @@ impl Format for JsonEvents {
             return read_lines(self.name(), input, ctx, sink, |line, event| {
                 let value: Json =
                     serde_json::from_str(line).map_err(|e| ParseError(format!("bad JSON: {e}")))?;
-                from_json(&value, event)
+                from_json(&value, ctx, event)
             });
         }
         self.read_documents(input, ctx, sink)
@@ -110,7 +110,7 @@ impl JsonEvents {
         sink: &mut dyn Sink,
     ) {
         let mut event = Event::new();
-        match from_json(value, &mut event) {
+        match from_json(value, ctx, &mut event) {
             Ok(()) => {
                 stamp(&mut event, self.name(), body, ctx);
                 sink.event(event);
@@ -130,12 +130,15 @@ fn first_line_is_json(input: &mut dyn BufRead) -> io::Result<bool> {
 }
 
 /// Fills `event` from one JSON value.
-fn from_json(value: &Json, event: &mut Event) -> Result<(), ParseError> {
+fn from_json(value: &Json, ctx: &ReadContext, event: &mut Event) -> Result<(), ParseError> {
     let Json::Object(object) = value else {
         return Err("JSON value is not an object".into());
     };
     if let Some(record) = record_from_json(value) {
         normalize_windows(&record, event);
+        return Ok(());
+    }
+    if crate::shipped::read_shipped(object, ctx, event) {
         return Ok(());
     }
     for (key, child) in object {
@@ -218,7 +221,12 @@ mod tests {
     fn event(json: &str) -> Event {
         let value: Json = serde_json::from_str(json).expect("valid JSON");
         let mut event = Event::new();
-        from_json(&value, &mut event).expect("an object");
+        let ctx = ReadContext {
+            source: "test".into(),
+            received: dozor_event::Timestamp::UNIX_EPOCH,
+            max_record: 1 << 20,
+        };
+        from_json(&value, &ctx, &mut event).expect("an object");
         event
     }
 

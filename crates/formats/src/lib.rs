@@ -24,6 +24,7 @@ mod lines;
 mod message;
 pub mod programs;
 mod registry;
+mod shipped;
 mod syslog;
 mod teamcity;
 mod text;
