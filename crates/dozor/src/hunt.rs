@@ -41,8 +41,9 @@ pub struct Args {
     /// How to print alerts.
     #[arg(long, value_enum, default_value = "table")]
     output: OutputKind,
-    /// Threads reading and normalizing inputs (default: all cores). Detection runs on
-    /// one thread in input order, so every count gives the same alerts.
+    /// Threads (default: all cores): inputs are read and normalized in parallel, the
+    /// matching of events against the rules runs on every thread, and alerts and
+    /// correlations are applied in input order, so every count gives the same alerts.
     #[arg(long)]
     threads: Option<usize>,
 }
@@ -99,14 +100,39 @@ impl Progress {
     }
 }
 
-impl<W: Write> Sink for Hunter<W> {
-    fn event(&mut self, event: Event) {
+impl<W: Write> Hunter<W> {
+    /// Counts one event and redraws the progress line now and then.
+    fn count_event(&mut self) {
         self.events += 1;
         if self.events.is_multiple_of(1024)
             && let Some(progress) = self.progress.as_mut()
         {
             progress.tick(self.events, self.fired);
         }
+    }
+
+    /// Applies the matches found for `event` on a detection thread, in input order.
+    fn detected(&mut self, event: &Event, matched: &[usize]) {
+        self.count_event();
+        self.rules.apply(event, matched, &mut self.alerts);
+        self.print_alerts();
+    }
+
+    fn print_alerts(&mut self) {
+        for alert in self.alerts.drain(..) {
+            self.fired += 1;
+            if self.error.is_none()
+                && let Err(e) = print_alert(&mut self.out, self.kind, &alert)
+            {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+impl<W: Write> Sink for Hunter<W> {
+    fn event(&mut self, event: Event) {
+        self.count_event();
         self.rules.evaluate(&event, &mut self.alerts);
         for alert in self.alerts.drain(..) {
             self.fired += 1;
@@ -165,7 +191,8 @@ fn print_alert(out: &mut impl Write, kind: OutputKind, alert: &Alert) -> io::Res
 /// What a reading thread sends for one input.
 enum Message {
     Event(Box<Event>),
-    Reject(Box<Reject>),
+    /// A record that could not be normalized (counted; `hunt` does not print rejects).
+    Reject,
     Failed(anyhow::Error),
 }
 
@@ -179,7 +206,8 @@ impl Sink for Forward {
     }
 
     fn reject(&mut self, reject: Reject) {
-        let _ = self.0.send(Message::Reject(Box::new(reject)));
+        drop(reject);
+        let _ = self.0.send(Message::Reject);
     }
 }
 
@@ -187,26 +215,45 @@ impl FormatSink for Forward {
     fn begin(&mut self, _format: &'static str) {}
 }
 
-/// Reads and normalizes inputs on `threads` threads; this thread detects, taking the
-/// inputs strictly in order so the result does not depend on the thread count.
+/// Events handed to the detection threads at once.
+const BATCH: usize = 256;
+
+/// A run of consecutive events and, once a detection thread has seen them, the rules
+/// each one matches.
+struct Batch {
+    sequence: u64,
+    events: Vec<Event>,
+    matched: Vec<Vec<usize>>,
+}
+
+/// Reads and normalizes inputs on `threads` threads and matches events against the
+/// rules on `threads` more; this thread takes the inputs strictly in order, hands their
+/// events out in numbered batches and applies the matches (alerts, correlations) in
+/// that order, so the result does not depend on the thread count.
 fn read_parallel<W: Write>(
     paths: &[PathBuf],
     forced: Option<&'static dyn dozor_formats::Format>,
     threads: usize,
     hunter: &mut Hunter<W>,
 ) -> Result<()> {
+    use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::mpsc::{Receiver, sync_channel};
+    use std::sync::mpsc::{Receiver, channel, sync_channel};
+    use std::sync::{Arc, Mutex};
 
     let inputs = dozor_collect::expand_inputs(paths)?;
     let mut senders = Vec::with_capacity(inputs.len());
     let mut receivers: Vec<Receiver<Message>> = Vec::with_capacity(inputs.len());
     for _ in &inputs {
         let (tx, rx) = sync_channel(4096);
-        senders.push(std::sync::Mutex::new(Some(tx)));
+        senders.push(Mutex::new(Some(tx)));
         receivers.push(rx);
     }
     let next = AtomicUsize::new(0);
+    let detector = hunter.rules.detector();
+    let (work_tx, work_rx) = sync_channel::<Batch>(threads * 4);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = channel::<Batch>();
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..threads {
             scope.spawn(|| {
@@ -228,20 +275,108 @@ fn read_parallel<W: Write>(
                 }
             });
         }
-        for rx in receivers {
+        for _ in 0..threads {
+            let (work_rx, done_tx, detector) = (work_rx.clone(), done_tx.clone(), detector.clone());
+            scope.spawn(move || {
+                let mut state = dozor_rules::MatchState::default();
+                loop {
+                    let batch = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(mut batch) = batch else { break };
+                    batch.matched = batch
+                        .events
+                        .iter()
+                        .map(|event| {
+                            let mut matched = Vec::new();
+                            detector.matching(event, &mut state, &mut matched);
+                            matched
+                        })
+                        .collect();
+                    if done_tx.send(batch).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut order = InOrder {
+            next: 0,
+            waiting: BTreeMap::new(),
+        };
+        let mut sequence = 0u64;
+        let mut pending: Vec<Event> = Vec::with_capacity(BATCH);
+        let mut result = Ok(());
+        'inputs: for rx in receivers {
             for message in rx {
                 match message {
-                    Message::Event(event) => hunter.event(*event),
-                    Message::Reject(reject) => hunter.reject(*reject),
-                    Message::Failed(e) => return Err(e),
+                    Message::Event(event) => {
+                        pending.push(*event);
+                        if pending.len() == BATCH {
+                            let events = std::mem::replace(&mut pending, Vec::with_capacity(BATCH));
+                            if work_tx
+                                .send(Batch {
+                                    sequence,
+                                    events,
+                                    matched: Vec::new(),
+                                })
+                                .is_err()
+                            {
+                                break 'inputs;
+                            }
+                            sequence += 1;
+                            while let Ok(batch) = done_rx.try_recv() {
+                                order.arrive(batch, hunter);
+                            }
+                        }
+                    }
+                    Message::Reject => hunter.rejected += 1,
+                    Message::Failed(e) => {
+                        result = Err(e);
+                        break 'inputs;
+                    }
                 }
                 if let Some(e) = hunter.error.take() {
-                    return Err(e).context("cannot write output");
+                    result = Err(e).context("cannot write output");
+                    break 'inputs;
                 }
             }
         }
-        Ok(())
+        if result.is_ok() && !pending.is_empty() {
+            let _ = work_tx.send(Batch {
+                sequence,
+                events: pending,
+                matched: Vec::new(),
+            });
+        }
+        drop(work_tx);
+        for batch in done_rx {
+            order.arrive(batch, hunter);
+        }
+        if let Some(e) = hunter.error.take() {
+            result = result.and(Err(e).context("cannot write output"));
+        }
+        result
     })
+}
+
+/// Puts detected batches back in input order before their matches are applied.
+struct InOrder {
+    next: u64,
+    waiting: std::collections::BTreeMap<u64, Batch>,
+}
+
+impl InOrder {
+    fn arrive<W: Write>(&mut self, batch: Batch, hunter: &mut Hunter<W>) {
+        self.waiting.insert(batch.sequence, batch);
+        while let Some(batch) = self.waiting.remove(&self.next) {
+            for (event, matched) in batch.events.iter().zip(&batch.matched) {
+                hunter.detected(event, matched);
+            }
+            self.next += 1;
+        }
+    }
 }
 
 /// Runs `dozor hunt`; the exit code is 0 without alerts, 1 with alerts.

@@ -30,4 +30,4 @@ pub use lists::Lists;
 pub use load::{LoadReport, Rejected, RuleSource, yaml_files};
 pub use logsource::{EventLogSource, LogSource};
 pub use rule::{Level, RuleMeta};
-pub use ruleset::{RuleSet, RuleSetOptions};
+pub use ruleset::{Detector, MatchState, RuleSet, RuleSetOptions};

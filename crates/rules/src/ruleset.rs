@@ -2,6 +2,7 @@
 //! by their matches.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use dozor_event::Event;
 
@@ -49,12 +50,54 @@ enum Feed {
     Correlation { corr: usize, source: usize },
 }
 
-/// Compiled rules, ready to evaluate events.
-pub struct RuleSet {
+/// The stateless half of a rule set: the compiled detection rules, routed by
+/// logsource and prefiltered. It can be shared by threads that find the matches of
+/// different events at once; the stateful half (correlations, alerts in event order)
+/// stays in the [`RuleSet`].
+pub struct Detector {
     rules: Vec<DetectionRule>,
     /// Rules grouped by logsource, for routing.
     groups: Vec<(LogSource, Vec<usize>)>,
     logsources: LogSourceTable,
+    prefilter: Prefilter,
+}
+
+/// One thread's working memory for [`Detector::matching`].
+#[derive(Debug, Default)]
+pub struct MatchState {
+    scratch: Scratch,
+    folds: Folds,
+}
+
+impl Detector {
+    /// The detection rules matching `event`, by index, ascending, into `matched`.
+    pub fn matching(&self, event: &Event, state: &mut MatchState, matched: &mut Vec<usize>) {
+        matched.clear();
+        let logsource = self.logsources.of(event);
+        let mut scanned = false;
+        for (scope, members) in &self.groups {
+            if scope.selects(&logsource) {
+                if !scanned {
+                    self.prefilter
+                        .scan(event, &mut state.scratch, &mut state.folds);
+                    scanned = true;
+                }
+                let scratch = &state.scratch;
+                let folds = &mut state.folds;
+                matched.extend(members.iter().copied().filter(|&r| {
+                    Prefilter::candidate(scratch, r) && self.rules[r].matches(event, folds)
+                }));
+            }
+        }
+        matched.sort_unstable();
+    }
+}
+
+/// Compiled rules, ready to evaluate events.
+pub struct RuleSet {
+    detector: Arc<Detector>,
+    state: MatchState,
+    matched: Vec<usize>,
     correlations: Vec<Correlation>,
     rule_feeds: Vec<Vec<Feed>>,
     correlation_feeds: Vec<Vec<Feed>>,
@@ -63,9 +106,6 @@ pub struct RuleSet {
     max_entries: usize,
     evicted: u64,
     report: LoadReport,
-    prefilter: Prefilter,
-    scratch: Scratch,
-    folds: Folds,
 }
 
 impl RuleSet {
@@ -273,12 +313,14 @@ impl RuleSet {
             reason: format!("literal index: {e}"),
         })?;
         Ok(Self {
-            prefilter,
-            scratch: Scratch::default(),
-            folds: Folds::default(),
-            rules,
-            groups,
-            logsources,
+            detector: Arc::new(Detector {
+                rules,
+                groups,
+                logsources,
+                prefilter,
+            }),
+            state: MatchState::default(),
+            matched: Vec::new(),
             correlations,
             rule_feeds,
             correlation_feeds,
@@ -297,7 +339,8 @@ impl RuleSet {
 
     /// Every loaded rule's metadata: detection rules, then correlations.
     pub fn rules(&self) -> impl Iterator<Item = &RuleMeta> {
-        self.rules
+        self.detector
+            .rules
             .iter()
             .map(|r| r.meta.as_ref())
             .chain(self.correlations.iter().map(|c| c.meta.as_ref()))
@@ -310,33 +353,33 @@ impl RuleSet {
 
     /// The logsource Dozor derives for `event`.
     pub fn logsource_of(&self, event: &Event) -> EventLogSource {
-        self.logsources.of(event)
+        self.detector.logsources.of(event)
+    }
+
+    /// The stateless half, to find matches on other threads (see [`RuleSet::apply`]).
+    pub fn detector(&self) -> Arc<Detector> {
+        self.detector.clone()
     }
 
     /// Evaluates one event, appending the alerts it causes to `alerts`.
     pub fn evaluate(&mut self, event: &Event, alerts: &mut Vec<Alert>) {
-        let logsource = self.logsources.of(event);
-        let mut matched: Vec<usize> = Vec::new();
-        let mut scanned = false;
-        for (scope, members) in &self.groups {
-            if scope.selects(&logsource) {
-                if !scanned {
-                    self.prefilter
-                        .scan(event, &mut self.scratch, &mut self.folds);
-                    scanned = true;
-                }
-                let scratch = &self.scratch;
-                let folds = &mut self.folds;
-                matched.extend(members.iter().copied().filter(|&r| {
-                    Prefilter::candidate(scratch, r) && self.rules[r].matches(event, folds)
-                }));
-            }
-        }
-        matched.sort_unstable();
-        for r in matched {
+        let mut matched = std::mem::take(&mut self.matched);
+        self.detector.matching(event, &mut self.state, &mut matched);
+        self.apply(event, &matched, alerts);
+        self.matched = matched;
+    }
+
+    /// Raises the alerts of the detection rules `matched` found for `event` (by
+    /// [`Detector::matching`], possibly on another thread) and feeds the correlations.
+    /// Events must be applied in their order for correlations to see them so.
+    pub fn apply(&mut self, event: &Event, matched: &[usize], alerts: &mut Vec<Alert>) {
+        for &r in matched {
+            let Some(rule) = self.detector.rules.get(r) else {
+                continue;
+            };
             if !self.rule_silent[r] {
                 alerts.push(Alert {
-                    rule: RuleRef::of(&self.rules[r].meta),
+                    rule: RuleRef::of(&rule.meta),
                     time: event.time(),
                     group: Vec::new(),
                     events: vec![event.clone()],
