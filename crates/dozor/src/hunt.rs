@@ -134,14 +134,7 @@ impl<W: Write> Sink for Hunter<W> {
     fn event(&mut self, event: Event) {
         self.count_event();
         self.rules.evaluate(&event, &mut self.alerts);
-        for alert in self.alerts.drain(..) {
-            self.fired += 1;
-            if self.error.is_none()
-                && let Err(e) = print_alert(&mut self.out, self.kind, &alert)
-            {
-                self.error = Some(e);
-            }
-        }
+        self.print_alerts();
     }
 
     fn reject(&mut self, _reject: Reject) {

@@ -46,6 +46,24 @@ pub trait Sink {
     fn reject(&mut self, reject: Reject);
 }
 
+/// A sink that keeps what it is given: the events and the rejects, in order.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// The events.
+    pub events: Vec<Event>,
+    /// The rejected records.
+    pub rejects: Vec<Reject>,
+}
+
+impl Sink for Collected {
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+    fn reject(&mut self, reject: Reject) {
+        self.rejects.push(reject);
+    }
+}
+
 /// A record that could not be normalized, kept for inspection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {

@@ -31,6 +31,6 @@ mod text;
 mod tomcat;
 mod windows;
 
-pub use format::{Format, ParseError, ReadContext, Reject, Sink};
+pub use format::{Collected, Format, ParseError, ReadContext, Reject, Sink};
 pub use message::MessageParser;
 pub use registry::{FORMATS, detect, find};

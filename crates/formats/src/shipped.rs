@@ -8,7 +8,7 @@
 use dozor_event::{Event, taxonomy as t};
 use serde_json::{Map, Value as Json};
 
-use crate::format::{ReadContext, Reject, Sink};
+use crate::format::{Collected, ReadContext};
 use crate::message::MessageContext;
 
 /// Keys under which shippers put the line.
@@ -82,19 +82,6 @@ fn program_message(
     true
 }
 
-struct One(Option<Event>, bool);
-
-impl Sink for One {
-    fn event(&mut self, event: Event) {
-        if self.0.is_none() {
-            self.0 = Some(event);
-        }
-    }
-    fn reject(&mut self, _: Reject) {
-        self.1 = true;
-    }
-}
-
 /// A whole log line, in whichever text format it is written.
 fn whole_line(line: &str, ctx: &ReadContext, event: &mut Event) -> bool {
     let Some(format) = crate::detect(line.as_bytes()) else {
@@ -103,11 +90,11 @@ fn whole_line(line: &str, ctx: &ReadContext, event: &mut Event) -> bool {
     if format.name() == "json" {
         return false;
     }
-    let mut one = One(None, false);
-    if format.read(&mut line.as_bytes(), ctx, &mut one).is_err() || one.1 {
+    let mut read = Collected::default();
+    if format.read(&mut line.as_bytes(), ctx, &mut read).is_err() || !read.rejects.is_empty() {
         return false;
     }
-    match one.0 {
+    match read.events.into_iter().next() {
         Some(parsed) => {
             *event = parsed;
             true

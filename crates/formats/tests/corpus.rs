@@ -6,8 +6,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use dozor_event::{Event, Timestamp};
-use dozor_formats::{ReadContext, Reject, Sink};
+use dozor_event::Timestamp;
+use dozor_formats::{Collected, ReadContext};
 
 /// Which format each fixture folder holds.
 const FOLDERS: &[(&str, &str)] = &[
@@ -18,21 +18,6 @@ const FOLDERS: &[(&str, &str)] = &[
     ("teamcity", "teamcity"),
     ("windows", "windows-xml"),
 ];
-
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    rejects: Vec<Reject>,
-}
-
-impl Sink for Collect {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn reject(&mut self, reject: Reject) {
-        self.rejects.push(reject);
-    }
-}
 
 #[test]
 fn fixtures_match_their_snapshots() {
@@ -64,7 +49,7 @@ fn fixtures_match_their_snapshots() {
                 received,
                 max_record: 1 << 20,
             };
-            let mut sink = Collect::default();
+            let mut sink = Collected::default();
             format.read(&mut reader, &ctx, &mut sink).expect("read");
             assert!(
                 sink.rejects.is_empty(),

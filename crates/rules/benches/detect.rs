@@ -9,8 +9,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dozor_event::{Event, Timestamp};
-use dozor_formats::{ReadContext, Reject, Sink};
+use dozor_event::Timestamp;
+use dozor_formats::{Collected, ReadContext};
 use dozor_rules::{Alert, RuleSet, RuleSetOptions};
 
 fn shared() -> PathBuf {
@@ -67,33 +67,21 @@ fn process_creation_lines() -> Vec<u8> {
     out
 }
 
-#[derive(Default)]
-struct Collect(Vec<Event>, u64);
-
-impl Sink for Collect {
-    fn event(&mut self, event: Event) {
-        self.0.push(event);
-    }
-    fn reject(&mut self, _: Reject) {
-        self.1 += 1;
-    }
-}
-
-fn parse(lines: &[u8]) -> Collect {
+fn parse(lines: &[u8]) -> Collected {
     let format = dozor_formats::find("json").expect("json format");
     let ctx = ReadContext {
         source: "bench".into(),
         received: Timestamp::UNIX_EPOCH,
         max_record: 1 << 20,
     };
-    let mut sink = Collect::default();
+    let mut sink = Collected::default();
     format.read(&mut &lines[..], &ctx, &mut sink).expect("read");
     sink
 }
 
 fn bench(c: &mut Criterion) {
     let lines = process_creation_lines();
-    let events = parse(&lines).0;
+    let events = parse(&lines).events;
     assert!(
         events.len() > 500,
         "expected the OTRF process-creation events, got {}",
@@ -109,7 +97,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(events.len() as u64));
     group.sample_size(20);
     group.bench_function("parse", |b| {
-        b.iter(|| std::hint::black_box(parse(&lines).0.len()))
+        b.iter(|| std::hint::black_box(parse(&lines).events.len()))
     });
     let mut alerts: Vec<Alert> = Vec::new();
     group.bench_function("detect", |b| {

@@ -292,6 +292,11 @@ impl Correlation {
         }
     }
 
+    /// Forgets every hit.
+    pub(crate) fn clear(&mut self) {
+        self.state.clear();
+    }
+
     /// How many hits the state holds.
     pub(crate) fn entries(&self) -> usize {
         self.state.values().map(Vec::len).sum()

@@ -270,8 +270,24 @@ impl Folds {
 
     /// The folded texts of `value` (one per text form, as [`for_each_text`] visits them).
     pub(crate) fn texts(&mut self, value: &Value) -> &[String] {
+        let index = self.entry(value);
+        &self.entries[index].1
+    }
+
+    /// Hands each folded text of `value` to `scan` with the event's atom bits, which
+    /// the prefilter sets as it finds needles: the texts it folds are the ones the
+    /// matchers use later.
+    pub(crate) fn scan_texts(&mut self, value: &Value, mut scan: impl FnMut(&str, &mut Vec<u64>)) {
+        let index = self.entry(value);
+        self.scanned = true;
+        for text in &self.entries[index].1 {
+            scan(text, &mut self.hits);
+        }
+    }
+
+    fn entry(&mut self, value: &Value) -> usize {
         let key = std::ptr::from_ref(value) as usize;
-        let index = match self.entries.iter().position(|(k, _)| *k == key) {
+        match self.entries.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
                 let mut texts = Vec::new();
@@ -282,8 +298,7 @@ impl Folds {
                 self.entries.push((key, texts));
                 self.entries.len() - 1
             }
-        };
-        &self.entries[index].1
+        }
     }
 }
 
@@ -305,7 +320,7 @@ fn needs_folding(text: &str) -> bool {
 }
 
 /// `text` case-folded as case-insensitive matchers see it.
-pub(crate) fn fold(text: &str) -> std::borrow::Cow<'_, str> {
+fn fold(text: &str) -> std::borrow::Cow<'_, str> {
     if needs_folding(text) {
         std::borrow::Cow::Owned(text.to_lowercase())
     } else {

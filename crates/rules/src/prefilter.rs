@@ -21,7 +21,7 @@ use aho_corasick::AhoCorasick;
 use dozor_event::Event;
 
 use crate::fields::Accessor;
-use crate::matcher::{Folds, fold, for_each_text};
+use crate::matcher::Folds;
 
 /// A necessary condition of a rule over the prefilter's atoms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,20 +184,18 @@ impl Prefilter {
     /// found (which answer the rules' literal tests later).
     pub(crate) fn scan(&self, event: &Event, scratch: &mut Scratch, folds: &mut Folds) {
         folds.clear();
-        let hits = folds.hits_mut();
-        hits.resize(self.atom_words, 0);
+        folds.hits_mut().resize(self.atom_words, 0);
         for (accessor, automaton, ids) in &self.fields {
             let Some(value) = accessor.get(event) else {
                 continue;
             };
-            for_each_text(value, |text| {
-                let folded = fold(text);
-                for found in automaton.find_overlapping_iter(folded.as_ref()) {
+            folds.scan_texts(value, |text, hits| {
+                for found in automaton.find_overlapping_iter(text) {
                     set(hits, ids[found.pattern().as_usize()] as usize);
                 }
-                false
             });
         }
+        let hits = folds.hits_mut();
         scratch.candidates.clear();
         scratch.candidates.extend_from_slice(&self.always);
         scratch.candidates.resize(self.rule_words, 0);

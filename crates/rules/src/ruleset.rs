@@ -346,6 +346,12 @@ impl RuleSet {
             .chain(self.correlations.iter().map(|c| c.meta.as_ref()))
     }
 
+    /// Forgets every correlation hit, as if no event had been evaluated yet.
+    pub fn clear_state(&mut self) {
+        self.correlations.iter_mut().for_each(Correlation::clear);
+        self.evicted = 0;
+    }
+
     /// How many correlation hits were evicted because the state was full.
     pub fn evicted(&self) -> u64 {
         self.evicted

@@ -5,32 +5,14 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
-
 use crate::journal::{Appender, Kind, Record};
-
-#[derive(Deserialize)]
-struct TestFile {
-    rule: String,
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    name: String,
-    format: String,
-    records: String,
-    expect: usize,
-}
+use crate::rule_tests;
 
 /// The demo records: every shipped test case that expects alerts.
 pub fn records() -> Vec<Record> {
     let mut out = Vec::new();
-    for (path, text) in dozor_rules::builtin_files() {
-        if !path.starts_with("tests/") {
-            continue;
-        }
-        let Ok(file) = yaml_serde::from_str::<TestFile>(text) else {
+    for (source, text) in rule_tests::shipped_files() {
+        let Ok(file) = rule_tests::parse(&source, &text) else {
             continue;
         };
         for case in file.cases.into_iter().filter(|c| c.expect > 0) {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use dozor_rules::{RuleSet, RuleSetOptions};
+use dozor_store::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::rule_tests;
@@ -83,8 +84,30 @@ impl Engine {
         }
     }
 
+    /// Loads the rule set with the lists edited in the console (kept in `store`),
+    /// off the async runtime: the lists are written where the loader finds them, then
+    /// [`Engine::load`] runs.
+    pub async fn load_with_edits(&self, store: &Store) -> anyhow::Result<(RuleSet, Catalog)> {
+        let lists: Vec<ListFile> = store
+            .list_overrides()
+            .await?
+            .into_iter()
+            .map(|o| ListFile {
+                name: o.name,
+                description: format!("edited by {}", o.updated_by),
+                entries: o.entries,
+            })
+            .collect();
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || {
+            engine.write_lists(&lists)?;
+            anyhow::Ok(engine.load()?)
+        })
+        .await?
+    }
+
     /// Writes the edited lists where the loader finds them.
-    pub fn write_lists(&self, lists: &[ListFile]) -> std::io::Result<()> {
+    fn write_lists(&self, lists: &[ListFile]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.edited_lists)?;
         for list in lists {
             let text = yaml_serde::to_string(list).map_err(std::io::Error::other)?;

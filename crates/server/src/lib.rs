@@ -99,21 +99,7 @@ pub async fn serve(config: Config) -> Result<()> {
         },
         &config.data_dir.join("lists-edited"),
     );
-    let overrides = store.list_overrides().await?;
-    let engine_for_load = engine.clone();
-    let (rules, catalog) = tokio::task::spawn_blocking(move || {
-        let lists: Vec<engine::ListFile> = overrides
-            .into_iter()
-            .map(|o| engine::ListFile {
-                name: o.name,
-                description: format!("edited by {}", o.updated_by),
-                entries: o.entries,
-            })
-            .collect();
-        engine_for_load.write_lists(&lists)?;
-        anyhow::Ok(engine_for_load.load()?)
-    })
-    .await??;
+    let (rules, catalog) = engine.load_with_edits(&store).await?;
     tracing::info!(
         rules = catalog.rules.len(),
         rejected = catalog.rejected.len(),
@@ -170,13 +156,7 @@ pub async fn serve(config: Config) -> Result<()> {
         )));
     }
     if let L::On(addr) = &config.listen_syslog_tcp {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on TCP {addr}"))?;
-        listening.insert(
-            "syslog_tcp".into(),
-            listener.local_addr()?.to_string().into(),
-        );
+        let listener = bind_tcp(addr, "syslog_tcp", &mut listening).await?;
         tasks.push(tokio::spawn(ingest::syslog::serve_tcp(
             listener,
             None,
@@ -190,13 +170,7 @@ pub async fn serve(config: Config) -> Result<()> {
             anyhow::bail!("listen_syslog_tls needs tls_cert and tls_key");
         };
         let acceptor = ingest::syslog::tls_acceptor(cert, key)?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on TCP {addr}"))?;
-        listening.insert(
-            "syslog_tls".into(),
-            listener.local_addr()?.to_string().into(),
-        );
+        let listener = bind_tcp(addr, "syslog_tls", &mut listening).await?;
         tasks.push(tokio::spawn(ingest::syslog::serve_tcp(
             listener,
             Some(acceptor),
@@ -318,6 +292,19 @@ async fn metrics_page(
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Binds a TCP listener and records the address it got under `name`.
+async fn bind_tcp(
+    addr: &std::net::SocketAddr,
+    name: &str,
+    listening: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<TcpListener> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on TCP {addr}"))?;
+    listening.insert(name.into(), listener.local_addr()?.to_string().into());
+    Ok(listener)
 }
 
 /// Creates `admin` when there are no users: with `DOZOR_ADMIN_PASSWORD`, or with a

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dozor_event::{Event, Timestamp, Value, taxonomy};
-use dozor_formats::{Format, ReadContext, Reject, Sink};
+use dozor_formats::{Collected, Format, ReadContext, Reject};
 use dozor_rules::{Alert, RuleSet};
 use dozor_store::{AlertRecord, Batch, EventRecord, Store, search_text};
 use tokio::runtime::Handle;
@@ -48,20 +48,6 @@ pub struct Pipeline {
     pub handle: Handle,
     /// The journal position stored so far.
     pub progress: Arc<AtomicU64>,
-}
-
-struct Collect<'a> {
-    events: &'a mut Vec<Event>,
-    rejects: &'a mut Vec<Reject>,
-}
-
-impl Sink for Collect<'_> {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn reject(&mut self, reject: Reject) {
-        self.rejects.push(reject);
-    }
 }
 
 impl Pipeline {
@@ -212,14 +198,13 @@ impl Pipeline {
             rejects.push((transport, reject));
             return;
         };
-        let mut events = Vec::new();
-        let mut format_rejects = Vec::new();
-        let mut sink = Collect {
-            events: &mut events,
-            rejects: &mut format_rejects,
-        };
+        let mut read = Collected::default();
         // Reading from memory cannot fail with an I/O error.
-        let _ = format.read(&mut record.data.as_slice(), &ctx, &mut sink);
+        let _ = format.read(&mut record.data.as_slice(), &ctx, &mut read);
+        let Collected {
+            events,
+            rejects: format_rejects,
+        } = read;
         let labels = SourceFormat {
             source: transport.clone(),
             format: format.name().to_owned(),

@@ -5,26 +5,46 @@
 use std::path::Path;
 
 use dozor_collect::DEFAULT_MAX_RECORD;
-use dozor_event::{Event, Timestamp};
-use dozor_formats::{ReadContext, Reject, Sink};
+use dozor_event::Timestamp;
+use dozor_formats::{Collected, ReadContext};
 use dozor_rules::{Alert, RuleSet, RuleSetOptions};
 use serde::Deserialize;
 
 /// One rule's test file.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TestFile {
-    rule: String,
-    cases: Vec<Case>,
+pub(crate) struct TestFile {
+    /// The rule under test.
+    pub rule: String,
+    /// Its cases.
+    pub cases: Vec<Case>,
 }
 
+/// One test case: records in a format and how many alerts the rule must raise.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Case {
-    name: String,
-    format: String,
-    records: String,
-    expect: usize,
+pub(crate) struct Case {
+    pub name: String,
+    pub format: String,
+    pub records: String,
+    pub expect: usize,
+}
+
+/// The shipped test files (`content/tests/`), by source name, as text.
+pub(crate) fn shipped_files() -> Vec<(String, String)> {
+    dozor_rules::builtin_files()
+        .iter()
+        .filter(|(path, _)| path.starts_with("tests/"))
+        .map(|(path, text)| (format!("builtin:{path}"), (*text).to_owned()))
+        .collect()
+}
+
+/// A test file's text, parsed.
+pub(crate) fn parse(source: &str, text: &str) -> Result<TestFile, TestError> {
+    yaml_serde::from_str(text).map_err(|e| TestError::Parse {
+        path: source.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// The result of one test case.
@@ -61,25 +81,10 @@ pub enum TestError {
     },
 }
 
-struct Collect(Vec<Event>, Vec<Reject>);
-
-impl Sink for Collect {
-    fn event(&mut self, event: Event) {
-        self.0.push(event);
-    }
-    fn reject(&mut self, reject: Reject) {
-        self.1.push(reject);
-    }
-}
-
-/// Runs the shipped test cases and those under `extra`, against rule sets loaded with
-/// `options` (each case starts from an empty correlation state).
+/// Runs the shipped test cases and those under `extra`, against the rule set loaded
+/// with `options` (each case starts from an empty correlation state).
 pub fn run(options: &RuleSetOptions, extra: Option<&Path>) -> Result<Vec<CaseResult>, TestError> {
-    let mut files: Vec<(String, String)> = dozor_rules::builtin_files()
-        .iter()
-        .filter(|(path, _)| path.starts_with("tests/"))
-        .map(|(path, text)| (format!("builtin:{path}"), (*text).to_owned()))
-        .collect();
+    let mut files = shipped_files();
     if let Some(root) = extra {
         for file in dozor_rules::yaml_files(root).map_err(|source| TestError::Read {
             path: root.display().to_string(),
@@ -92,14 +97,18 @@ pub fn run(options: &RuleSetOptions, extra: Option<&Path>) -> Result<Vec<CaseRes
             files.push((file.display().to_string(), text));
         }
     }
+    let mut rules = RuleSet::load(options).map_err(|e| e.to_string());
     let mut results = Vec::new();
     for (source, text) in &files {
-        let tests: TestFile = yaml_serde::from_str(text).map_err(|e| TestError::Parse {
-            path: source.clone(),
-            reason: e.to_string(),
-        })?;
+        let tests = parse(source, text)?;
         for case in &tests.cases {
-            let outcome = run_case(options, &tests.rule, case);
+            let outcome = match &mut rules {
+                Ok(rules) => {
+                    rules.clear_state();
+                    run_case(rules, &tests.rule, case)
+                }
+                Err(e) => Err(e.clone()),
+            };
             let detail = match outcome {
                 Ok(got) if got == case.expect => None,
                 Ok(got) => Some(format!("expected {} alerts, got {got}", case.expect)),
@@ -116,7 +125,7 @@ pub fn run(options: &RuleSetOptions, extra: Option<&Path>) -> Result<Vec<CaseRes
     Ok(results)
 }
 
-fn run_case(options: &RuleSetOptions, rule: &str, case: &Case) -> Result<usize, String> {
+fn run_case(rules: &mut RuleSet, rule: &str, case: &Case) -> Result<usize, String> {
     let format = dozor_formats::find(&case.format)
         .ok_or_else(|| format!("unknown format {:?}", case.format))?;
     let ctx = ReadContext {
@@ -124,19 +133,18 @@ fn run_case(options: &RuleSetOptions, rule: &str, case: &Case) -> Result<usize, 
         received: Timestamp::now(),
         max_record: DEFAULT_MAX_RECORD,
     };
-    let mut sink = Collect(Vec::new(), Vec::new());
+    let mut read = Collected::default();
     format
-        .read(&mut case.records.as_bytes(), &ctx, &mut sink)
+        .read(&mut case.records.as_bytes(), &ctx, &mut read)
         .map_err(|e| e.to_string())?;
-    if let Some(reject) = sink.1.first() {
+    if let Some(reject) = read.rejects.first() {
         return Err(format!("test record rejected: {}", reject.reason));
     }
-    let mut rules = RuleSet::load(options).map_err(|e| e.to_string())?;
     if !rules.rules().any(|r| r.id == rule) {
         return Err(format!("no rule {rule} is loaded"));
     }
     let mut alerts: Vec<Alert> = Vec::new();
-    for event in &sink.0 {
+    for event in &read.events {
         rules.evaluate(event, &mut alerts);
     }
     Ok(alerts.iter().filter(|a| a.rule.id == rule).count())

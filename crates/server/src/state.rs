@@ -37,24 +37,7 @@ pub type Shared = Arc<AppState>;
 impl AppState {
     /// Reloads the rules (after a list edit) and hands them to the pipeline.
     pub async fn reload_rules(self: &Arc<Self>) -> anyhow::Result<()> {
-        let overrides = self.store.list_overrides().await?;
-        let lists: Vec<crate::engine::ListFile> = overrides
-            .into_iter()
-            .map(|o| {
-                let description = format!("edited by {}", o.updated_by);
-                crate::engine::ListFile {
-                    name: o.name,
-                    description,
-                    entries: o.entries,
-                }
-            })
-            .collect();
-        let engine = self.engine.clone();
-        let (rules, catalog) = tokio::task::spawn_blocking(move || {
-            engine.write_lists(&lists)?;
-            anyhow::Ok(engine.load()?)
-        })
-        .await??;
+        let (rules, catalog) = self.engine.load_with_edits(&self.store).await?;
         if let Ok(mut slot) = self.pending_rules.lock() {
             *slot = Some(rules);
         }
