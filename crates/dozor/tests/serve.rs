@@ -714,3 +714,91 @@ fn console_sessions_csrf_and_login_limit() {
     );
     server.stop();
 }
+
+#[test]
+fn bad_input_is_counted_and_kept_and_the_good_records_around_it_are_stored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let mut server = Server::start(&data, None, &[]);
+    let good = |name: &str| {
+        format!("<30>Nov 27 19:25:14 dns1 dnsmasq[6139]: query[A] {name}.example from 10.1.2.3\n")
+    };
+
+    // One TCP connection: a good line, binary garbage, invalid UTF-8, a 2 MiB line
+    // (over the 1 MiB record limit), and a good line again.
+    let mut stream = good("goodbefore").into_bytes();
+    stream.extend_from_slice(b"<30>Nov 27 19:25:14 dns1 dnsmasq[6139]: \x00\x01\x02\x1b[binary\n");
+    stream.extend_from_slice(
+        b"<30>Nov 27 19:25:14 dns1 dnsmasq[6139]: query[A] \xff\xfe.example from 10.1.2.3\n",
+    );
+    stream.extend(std::iter::repeat_n(b'A', 2 * 1024 * 1024));
+    stream.push(b'\n');
+    stream.extend_from_slice(good("goodafter").as_bytes());
+    server.send_tcp(&stream);
+    // A UDP datagram of garbage, and an HTTP body no format recognises.
+    server.send_udp("\u{1}\u{2}\u{3} not syslog at all \u{7f}");
+    let (status, _) = server.post_raw("/api/v1/ingest", "text/plain", b"\x00\x01 no format\n");
+    assert_eq!(
+        status, 200,
+        "accepted, then rejected by the pipeline and kept"
+    );
+    let (status, body) = server.post_raw("/api/v1/ingest?format=nope", "text/plain", b"x\n");
+    assert_eq!(status, 400, "{body}");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let stored = ["goodbefore", "goodafter"].map(|name| {
+            server.get(&format!(
+                "/api/v1/events?q=object.query={name}.example&count=true&limit=1"
+            ))["total"]
+                .as_i64()
+                .unwrap_or(0)
+        });
+        let rejects = server.metric("dozor_rejects_total", "");
+        if stored == [1, 1] && rejects >= 5.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stored {stored:?}, rejects {rejects}\n{}",
+            server.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        server.metric("dozor_rejects_total", "source=\"syslog-tcp\""),
+        3.0
+    );
+    assert_eq!(
+        server.metric("dozor_rejects_total", "source=\"syslog-udp\""),
+        1.0
+    );
+    assert_eq!(
+        server.metric("dozor_rejects_total", "format=\"unrecognised\""),
+        1.0
+    );
+
+    // Every reject is kept with its reason, the transport and (a prefix of) the record.
+    let kept = std::fs::read_to_string(data.join("rejects.ndjson")).expect("rejects kept");
+    let kept: Vec<Value> = kept
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(kept.len(), 5, "{kept:?}");
+    for reject in &kept {
+        assert!(
+            reject["reason"].as_str().is_some_and(|r| !r.is_empty()),
+            "{reject}"
+        );
+        assert!(reject["transport"].as_str().is_some(), "{reject}");
+    }
+    let oversize = kept
+        .iter()
+        .find(|r| r["len"].as_u64() > Some(1024 * 1024))
+        .expect("the long line");
+    assert_eq!(oversize["transport"], "syslog-tcp");
+    let (status, health) = server.request("GET", "/api/v1/health", None, false);
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    server.stop();
+}
