@@ -297,7 +297,7 @@ struct DashboardPage {
     per_day: BarChart,
     top_hosts: BarChart,
     top_rules: BarChart,
-    open: usize,
+    open: i64,
     events: i64,
 }
 
@@ -311,15 +311,7 @@ async fn dashboard(State(state): State<Shared>, headers: HeaderMap) -> Response 
         let days = state.store.incidents_per_day(since).await?;
         let hosts = state.store.top_hosts(8).await?;
         let rules = state.store.top_rules(8).await?;
-        let open = state
-            .store
-            .incidents(&IncidentFilter {
-                status: Some("new".into()),
-                limit: 1000,
-                ..Default::default()
-            })
-            .await?
-            .len();
+        let open = state.store.count_incidents_with_status("new").await?;
         let events = state.store.count_events().await?;
         Ok::<_, dozor_store::StoreError>((days, hosts, rules, open, events))
     }

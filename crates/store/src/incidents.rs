@@ -128,6 +128,15 @@ impl Store {
             .collect()
     }
 
+    /// How many incidents have `status`.
+    pub async fn count_incidents_with_status(&self, status: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM incidents WHERE status = $1")
+            .bind(status)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// The incident `id`, if it exists.
     pub async fn incident(&self, id: &str) -> Result<Option<Incident>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM incidents WHERE id = $1"))

@@ -292,6 +292,20 @@ async fn exercise(store: &Store) {
     assert_eq!(store.top_rules(5).await.expect("rules")[0].count, 3);
     assert_eq!(
         store
+            .count_incidents_with_status("in_progress")
+            .await
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        store
+            .count_incidents_with_status("new")
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        store
             .incidents_per_day(0)
             .await
             .expect("days")
