@@ -15,6 +15,9 @@ use crate::value::Value;
 pub struct Event {
     fields: Vec<(Field, Value)>,
     raw: Vec<(CompactString, Value)>,
+    /// One bit per raw-field name hash: a name whose bit is clear is not there, so
+    /// setting a new field skips the scan for an earlier value.
+    raw_names: u64,
 }
 
 impl Event {
@@ -23,6 +26,7 @@ impl Event {
         Self {
             fields: Vec::with_capacity(24),
             raw: Vec::new(),
+            raw_names: 0,
         }
     }
 
@@ -78,14 +82,22 @@ impl Event {
     pub fn set_raw(&mut self, name: impl Into<CompactString>, value: impl Into<Value>) {
         let name = name.into();
         let value = value.into();
-        match self.raw.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.raw.push((name, value)),
+        let bit = name_bit(&name);
+        if self.raw_names & bit != 0
+            && let Some(slot) = self.raw.iter_mut().find(|(n, _)| *n == name)
+        {
+            slot.1 = value;
+            return;
         }
+        self.raw_names |= bit;
+        self.raw.push((name, value));
     }
 
     /// One of the source's own fields.
     pub fn raw(&self, name: &str) -> Option<&Value> {
+        if self.raw_names & name_bit(name) == 0 {
+            return None;
+        }
         self.raw.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
@@ -113,6 +125,19 @@ impl Event {
         }
         Ok(())
     }
+}
+
+/// The bit of a raw-field name in [`Event`]'s name filter: from its length and its
+/// first and last bytes, which tell most field names apart.
+fn name_bit(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let first = bytes.first().copied().unwrap_or(0) as u32;
+    let last = bytes.last().copied().unwrap_or(0) as u32;
+    let hash = (bytes.len() as u32)
+        .wrapping_mul(31)
+        .wrapping_add(first.wrapping_mul(7))
+        .wrapping_add(last);
+    1 << (hash % 64)
 }
 
 #[cfg(test)]
@@ -147,5 +172,22 @@ mod tests {
         ev.set_raw("Image", r"C:\x.exe");
         assert_eq!(ev.raw("Image"), Some(&Value::from(r"C:\x.exe")));
         assert_eq!(ev.raw("image"), None);
+    }
+
+    #[test]
+    fn raw_fields_are_replaced_and_found_among_many() {
+        let mut ev = Event::new();
+        let names: Vec<String> = (0..300).map(|i| format!("F{i}")).collect();
+        for (i, name) in names.iter().enumerate() {
+            ev.set_raw(name.as_str(), i as i64);
+        }
+        ev.set_raw("F7", "seven");
+        assert_eq!(ev.raw_fields().count(), 300);
+        assert_eq!(ev.raw("F7"), Some(&Value::from("seven")));
+        for (i, name) in names.iter().enumerate().filter(|(i, _)| *i != 7) {
+            assert_eq!(ev.raw(name), Some(&Value::Int(i as i64)));
+        }
+        assert_eq!(ev.raw("F300"), None);
+        assert_eq!(ev.raw(""), None);
     }
 }

@@ -10,9 +10,12 @@ use std::net::IpAddr;
 use dozor_event::{Event, Kind, Value, taxonomy as t};
 use serde_json::Value as Json;
 
+use crate::flat_json::FlatObject;
 use crate::format::{Format, ParseError, ReadContext, Reject, Sink};
 use crate::lines::{read_lines, stamp};
-use crate::windows::{normalize as normalize_windows, record_from_json};
+use crate::windows::{
+    flat_is_windows, normalize as normalize_windows, record_from_flat, record_from_json,
+};
 
 /// JSON events.
 pub(crate) struct JsonEvents;
@@ -47,9 +50,7 @@ impl Format for JsonEvents {
     ) -> io::Result<()> {
         if first_line_is_json(input)? {
             return read_lines(self.name(), input, ctx, sink, |line, event| {
-                let value: Json =
-                    serde_json::from_str(line).map_err(|e| ParseError(format!("bad JSON: {e}")))?;
-                from_json(&value, ctx, event)
+                from_line(line, ctx, event)
             });
         }
         self.read_documents(input, ctx, sink)
@@ -129,6 +130,23 @@ fn first_line_is_json(input: &mut dyn BufRead) -> io::Result<bool> {
     Ok(line.is_some_and(|l| serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok()))
 }
 
+/// Fills `event` from one JSON line: flat objects (the common case) without building a
+/// tree, anything else through [`from_json`].
+fn from_line(line: &str, ctx: &ReadContext, event: &mut Event) -> Result<(), ParseError> {
+    if let Some(flat) = FlatObject::parse(line) {
+        if !flat_is_windows(&flat) {
+            return from_object(&flat.into_map(), ctx, event);
+        }
+        if let Some(record) = record_from_flat(flat) {
+            normalize_windows(&record, event);
+            return Ok(());
+        }
+    }
+    let value: Json =
+        serde_json::from_str(line).map_err(|e| ParseError(format!("bad JSON: {e}")))?;
+    from_json(&value, ctx, event)
+}
+
 /// Fills `event` from one JSON value.
 fn from_json(value: &Json, ctx: &ReadContext, event: &mut Event) -> Result<(), ParseError> {
     let Json::Object(object) = value else {
@@ -138,6 +156,15 @@ fn from_json(value: &Json, ctx: &ReadContext, event: &mut Event) -> Result<(), P
         normalize_windows(&record, event);
         return Ok(());
     }
+    from_object(object, ctx, event)
+}
+
+/// Fills `event` from a JSON object that is not a Windows event.
+fn from_object(
+    object: &serde_json::Map<String, Json>,
+    ctx: &ReadContext,
+    event: &mut Event,
+) -> Result<(), ParseError> {
     if crate::shipped::read_shipped(object, ctx, event) {
         return Ok(());
     }

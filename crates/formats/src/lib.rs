@@ -18,6 +18,7 @@
 
 mod bind;
 mod dnsmasq;
+mod flat_json;
 mod format;
 mod json;
 mod lines;

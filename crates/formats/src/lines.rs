@@ -40,7 +40,7 @@ pub(crate) fn read_lines(
                 continue;
             }
         };
-        if std::str::from_utf8(bytes).is_ok_and(|t| t.trim().is_empty()) {
+        if is_blank(bytes) {
             continue;
         }
         match text_of(bytes) {
@@ -67,17 +67,48 @@ pub(crate) fn stamp(event: &mut Event, format: &'static str, body: &str, ctx: &R
     event.set(taxonomy::FORMAT, format);
 }
 
+/// Whether the line holds only whitespace.
+fn is_blank(bytes: &[u8]) -> bool {
+    // ASCII's Unicode whitespace: space, tab, line feed, vertical tab, form feed, return.
+    match bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'..=b'\r'))
+    {
+        None => true,
+        // Only a non-ASCII byte can start other Unicode whitespace.
+        Some(at) if bytes[at] >= 0x80 => {
+            std::str::from_utf8(bytes).is_ok_and(|t| t.trim().is_empty())
+        }
+        Some(_) => false,
+    }
+}
+
 /// The line as text, or why it is not text.
 pub(crate) fn text_of(bytes: &[u8]) -> Result<&str, String> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
-    if let Some(at) = bytes.iter().position(|&b| b < 0x20 && b != b'\t') {
+    if has_control_byte(bytes)
+        && let Some(at) = bytes.iter().position(|&b| is_control(b))
+    {
         return Err(format!(
             "binary data: control byte 0x{:02x} at byte {at}",
             bytes[at]
         ));
     }
     Ok(text)
+}
+
+/// A control byte other than tab: the mark of binary data in a text line.
+fn is_control(b: u8) -> bool {
+    b < 0x20 && b != b'\t'
+}
+
+/// Whether `bytes` holds a control byte, checked a block at a time (the compiler
+/// vectorises the branch-free inner loop; lines are mostly long and clean).
+fn has_control_byte(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(64)
+        .any(|block| block.iter().fold(false, |seen, &b| seen | is_control(b)))
 }
 
 /// The first non-blank lines of `head`, as text, skipping a partial last line.
@@ -175,4 +206,38 @@ pub(crate) fn read_multiline(
     }
     flush(&mut record, record_line, sink);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_lines_include_unicode_whitespace() {
+        assert!(is_blank(b""));
+        assert!(is_blank(b" \t\r\x0b\x0c"));
+        assert!(is_blank(" \u{a0}\u{2003}".as_bytes()));
+        assert!(!is_blank(b"  x"));
+        assert!(!is_blank(" \u{e9}".as_bytes()));
+    }
+
+    #[test]
+    fn control_bytes_are_found_in_any_block() {
+        let mut line = vec![b'a'; 200];
+        assert_eq!(text_of(&line).map(str::len), Ok(200));
+        line[130] = b'\t';
+        assert!(text_of(&line).is_ok());
+        for at in [0, 63, 64, 199] {
+            let mut bad = line.clone();
+            bad[at] = 0x01;
+            assert_eq!(
+                text_of(&bad),
+                Err(format!("binary data: control byte 0x01 at byte {at}"))
+            );
+        }
+        assert_eq!(
+            text_of(b"ab\xffcd"),
+            Err("invalid UTF-8 at byte 2".to_owned())
+        );
+    }
 }

@@ -5,12 +5,15 @@
 //! - flat JSON as NXLog and the OTRF data sets write it: `EventID`, `Channel`,
 //!   `Hostname`, `SourceName` and the EventData fields at the top level.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value as Json};
 
 use super::{SYSTEM_ATTRIBUTES, SYSTEM_TEXT, WinRecord};
+use crate::flat_json::{FlatObject, Scalar};
 
 /// The Windows event in `value`, or `None` if it is not one.
-pub(crate) fn record_from_json(value: &Json) -> Option<WinRecord> {
+pub(crate) fn record_from_json(value: &Json) -> Option<WinRecord<'_>> {
     let object = value.as_object()?;
     if let Some(event) = object.get("Event").and_then(Json::as_object) {
         return from_xml_json(event);
@@ -18,26 +21,50 @@ pub(crate) fn record_from_json(value: &Json) -> Option<WinRecord> {
     if let Some(winlog) = object.get("winlog").and_then(Json::as_object) {
         return from_winlogbeat(object, winlog);
     }
-    from_flat(object)
+    if !is_flat_windows(|key| object.get(key).and_then(leaf).is_some()) {
+        return None;
+    }
+    from_flat(
+        object
+            .iter()
+            .filter_map(|(name, value)| Some((Cow::Borrowed(name.as_str()), leaf(value)?)))
+            .collect(),
+    )
+}
+
+/// Whether a flat JSON object is a Windows event as NXLog and OTRF write them.
+pub(crate) fn flat_is_windows(object: &FlatObject<'_>) -> bool {
+    is_flat_windows(|key| object.get(key).is_some_and(Scalar::has_text))
+}
+
+/// The Windows event in a flat JSON object (see [`flat_is_windows`]): the same record
+/// [`record_from_json`] makes of that object, its text borrowed from the line.
+pub(crate) fn record_from_flat(object: FlatObject<'_>) -> Option<WinRecord<'_>> {
+    from_flat(
+        object
+            .into_members()
+            .filter_map(|(name, value)| Some((name, value.into_text()?)))
+            .collect(),
+    )
 }
 
 /// The text of a leaf: a scalar, or an element object's `#text`/`text`.
-fn leaf(value: &Json) -> Option<String> {
+fn leaf(value: &Json) -> Option<Cow<'_, str>> {
     match value {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
-        Json::Bool(b) => Some(b.to_string()),
+        Json::String(s) => Some(Cow::Borrowed(s)),
+        Json::Number(n) => Some(Cow::Owned(n.to_string())),
+        Json::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         Json::Object(o) => o.get("#text").or_else(|| o.get("text")).and_then(leaf),
         Json::Array(items) => {
-            let parts: Vec<String> = items.iter().filter_map(leaf).collect();
-            (!parts.is_empty()).then(|| parts.join("\n"))
+            let parts: Vec<Cow<'_, str>> = items.iter().filter_map(leaf).collect();
+            (!parts.is_empty()).then(|| Cow::Owned(parts.join("\n")))
         }
         Json::Null => None,
     }
 }
 
 /// An XML attribute as rendered in JSON: `{"Name": ..}` or `{"#attributes": {"Name": ..}}`.
-fn attr(element: Option<&Json>, name: &str) -> Option<String> {
+fn attr<'a>(element: Option<&'a Json>, name: &str) -> Option<Cow<'a, str>> {
     let element = element?.as_object()?;
     element
         .get(name)
@@ -45,7 +72,7 @@ fn attr(element: Option<&Json>, name: &str) -> Option<String> {
         .and_then(leaf)
 }
 
-fn from_xml_json(event: &Map<String, Json>) -> Option<WinRecord> {
+fn from_xml_json(event: &Map<String, Json>) -> Option<WinRecord<'_>> {
     let system = event.get("System")?.as_object()?;
     let mut record = WinRecord::default();
     let eid = system.get("EventID").and_then(leaf)?;
@@ -71,7 +98,7 @@ fn from_xml_json(event: &Map<String, Json>) -> Option<WinRecord> {
 
 /// `EventData` as `{"Data": [{Name, text}]}`, `{"Data": {Name, text}}`, or a map
 /// from names to values (the `evtx` crate's rendering).
-fn event_data(data: &Json, out: &mut Vec<(String, String)>) {
+fn event_data<'a>(data: &'a Json, out: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>) {
     let Some(object) = data.as_object() else {
         return;
     };
@@ -90,14 +117,14 @@ fn event_data(data: &Json, out: &mut Vec<(String, String)>) {
                     continue;
                 }
                 if let Some(text) = leaf(value) {
-                    out.push((name.clone(), text));
+                    out.push((Cow::Borrowed(name), text));
                 }
             }
         }
     }
 }
 
-fn named_data(item: &Json, out: &mut Vec<(String, String)>) {
+fn named_data<'a>(item: &'a Json, out: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>) {
     match attr(Some(item), "Name") {
         Some(name) => {
             if let Some(text) = leaf(item) {
@@ -106,14 +133,14 @@ fn named_data(item: &Json, out: &mut Vec<(String, String)>) {
         }
         None => {
             if let Some(text) = leaf(item) {
-                out.push(("Data".to_owned(), text));
+                out.push((Cow::Borrowed("Data"), text));
             }
         }
     }
 }
 
 /// UserData holds one provider-specific element; its leaves become fields.
-fn flatten_leaves(value: &Json, out: &mut Vec<(String, String)>) {
+fn flatten_leaves<'a>(value: &'a Json, out: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>) {
     if let Json::Object(object) = value {
         for (name, child) in object {
             if name.starts_with('#') || name == "xmlns" {
@@ -123,7 +150,7 @@ fn flatten_leaves(value: &Json, out: &mut Vec<(String, String)>) {
                 Json::Object(o) if !o.contains_key("#text") => flatten_leaves(child, out),
                 _ => {
                     if let Some(text) = leaf(child) {
-                        out.push((name.clone(), text));
+                        out.push((Cow::Borrowed(name), text));
                     }
                 }
             }
@@ -131,7 +158,10 @@ fn flatten_leaves(value: &Json, out: &mut Vec<(String, String)>) {
     }
 }
 
-fn from_winlogbeat(top: &Map<String, Json>, winlog: &Map<String, Json>) -> Option<WinRecord> {
+fn from_winlogbeat<'a>(
+    top: &'a Map<String, Json>,
+    winlog: &'a Map<String, Json>,
+) -> Option<WinRecord<'a>> {
     let mut record = WinRecord::default();
     let eid = winlog
         .get("event_id")
@@ -167,7 +197,7 @@ fn from_winlogbeat(top: &Map<String, Json>, winlog: &Map<String, Json>) -> Optio
         if let Some(Json::Object(data)) = winlog.get(key) {
             for (name, value) in data {
                 if let Some(text) = leaf(value) {
-                    record.data.push((name.clone(), text));
+                    record.push_data(name.as_str(), text);
                 }
             }
         }
@@ -175,7 +205,7 @@ fn from_winlogbeat(top: &Map<String, Json>, winlog: &Map<String, Json>) -> Optio
     Some(record)
 }
 
-fn path_leaf(object: &Map<String, Json>, path: &[&str]) -> Option<String> {
+fn path_leaf<'a>(object: &'a Map<String, Json>, path: &[&str]) -> Option<Cow<'a, str>> {
     let (first, rest) = path.split_first()?;
     let mut value = object.get(*first)?;
     for key in rest {
@@ -184,15 +214,28 @@ fn path_leaf(object: &Map<String, Json>, path: &[&str]) -> Option<String> {
     leaf(value)
 }
 
+/// Whether a flat object is a Windows event: an `EventID` and a provider or channel.
+fn is_flat_windows(has: impl Fn(&str) -> bool) -> bool {
+    has("EventID")
+        && ["SourceName", "ProviderName", "Provider_Name", "Channel"]
+            .into_iter()
+            .any(has)
+}
+
 /// NXLog/OTRF flat events: System fields under NXLog's names, EventData at the top.
-fn from_flat(object: &Map<String, Json>) -> Option<WinRecord> {
-    let eid = object.get("EventID").and_then(leaf)?;
-    let provider = object
-        .get("SourceName")
-        .or_else(|| object.get("ProviderName"))
-        .or_else(|| object.get("Provider_Name"))
-        .and_then(leaf);
-    let channel = object.get("Channel").and_then(leaf);
+/// `fields` are the object's members with their text, in document order.
+fn from_flat<'a>(fields: Vec<(Cow<'a, str>, Cow<'a, str>)>) -> Option<WinRecord<'a>> {
+    let get = |key: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == key)
+            .map(|(_, v)| v.clone())
+    };
+    let eid = get("EventID")?;
+    let provider = get("SourceName")
+        .or_else(|| get("ProviderName"))
+        .or_else(|| get("Provider_Name"));
+    let channel = get("Channel");
     if provider.is_none() && channel.is_none() {
         return None;
     }
@@ -222,33 +265,28 @@ fn from_flat(object: &Map<String, Json>) -> Option<WinRecord> {
     ];
     for (from, to) in SYSTEM {
         if record.sys(to).is_none()
-            && let Some(value) = object.get(*from).and_then(leaf)
+            && let Some(value) = get(from)
         {
             record.set_sys(to, value);
         }
     }
     if record.sys("TimeCreated").is_none()
-        && let Some(value) = object.get("@timestamp").and_then(leaf)
+        && let Some(value) = get("@timestamp")
     {
         record.set_sys("TimeCreated", value);
     }
-    let system_keys: Vec<&str> = SYSTEM
-        .iter()
-        .map(|(from, _)| *from)
-        .chain([
-            "EventID",
-            "SourceName",
-            "ProviderName",
-            "Provider_Name",
-            "Channel",
-        ])
-        .collect();
-    for (name, value) in object {
-        if system_keys.contains(&name.as_str()) {
-            continue;
-        }
-        if let Some(text) = leaf(value) {
-            record.data.push((name.clone(), text));
+    const OTHER_SYSTEM: [&str; 5] = [
+        "EventID",
+        "SourceName",
+        "ProviderName",
+        "Provider_Name",
+        "Channel",
+    ];
+    for (name, value) in fields {
+        let system = OTHER_SYSTEM.contains(&name.as_ref())
+            || SYSTEM.iter().any(|(from, _)| *from == name.as_ref());
+        if !system {
+            record.data.push((name, value));
         }
     }
     Some(record)

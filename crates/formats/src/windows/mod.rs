@@ -13,41 +13,56 @@ mod json_shapes;
 mod sysmon;
 mod xml;
 
+use std::borrow::Cow;
+
 use dozor_event::{Event, taxonomy as t};
 
 use crate::text::{iso_datetime, set_host};
 
 pub(crate) use evtx::Evtx;
-pub(crate) use json_shapes::record_from_json;
+pub(crate) use json_shapes::{flat_is_windows, record_from_flat, record_from_json};
 pub(crate) use xml::WindowsXml;
 
-/// One Windows event, container-independent.
+/// One Windows event, container-independent; its text is borrowed from the container
+/// where the container allows.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct WinRecord {
+pub(crate) struct WinRecord<'a> {
     /// System fields under Sigma's names: `EventID`, `Channel`, `Computer`,
     /// `Provider_Name`, `TimeCreated`, `EventRecordID`, ...
-    pub system: Vec<(String, String)>,
+    pub system: Vec<(&'static str, Cow<'a, str>)>,
     /// EventData (or flattened UserData) fields in document order.
-    pub data: Vec<(String, String)>,
+    pub data: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl WinRecord {
+impl<'a> WinRecord<'a> {
     /// A System field.
     pub fn sys(&self, name: &str) -> Option<&str> {
-        find(&self.system, name)
+        self.system
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_ref())
     }
 
     /// An EventData field; empty values count as absent.
     pub fn data(&self, name: &str) -> Option<&str> {
-        find(&self.data, name).filter(|v| !v.is_empty())
+        self.data
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_ref())
+            .filter(|v| !v.is_empty())
     }
 
     /// Sets a System field.
-    pub fn set_sys(&mut self, name: &str, value: impl Into<String>) {
+    pub fn set_sys(&mut self, name: &'static str, value: impl Into<Cow<'a, str>>) {
         let value = value.into();
         if !value.is_empty() {
-            self.system.push((name.to_owned(), value));
+            self.system.push((name, value));
         }
+    }
+
+    /// Adds an EventData field.
+    pub fn push_data(&mut self, name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) {
+        self.data.push((name.into(), value.into()));
     }
 }
 
@@ -73,17 +88,13 @@ pub(crate) const SYSTEM_ATTRIBUTES: [(&str, &str, &str); 6] = [
     ("Security", "UserID", "UserID"),
 ];
 
-fn find<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// Maps a Windows event to the taxonomy, keeping every field under its own name.
 pub(crate) fn normalize(record: &WinRecord, event: &mut Event) {
-    for (name, value) in record.system.iter().chain(&record.data) {
-        event.set_raw(name.as_str(), value.as_str());
+    for (name, value) in &record.system {
+        event.set_raw(*name, value.as_ref());
+    }
+    for (name, value) in &record.data {
+        event.set_raw(name.as_ref(), value.as_ref());
     }
     let provider = record.sys("Provider_Name").unwrap_or_default();
     // Some shippers drop the provider; Sysmon's channel still names it.
@@ -153,9 +164,7 @@ mod tests {
         let mut record = WinRecord::default();
         record.set_sys("EventID", "7");
         record.set_sys("Channel", "Microsoft-Windows-Sysmon/Operational");
-        record
-            .data
-            .push(("UtcTime".to_owned(), "2020-10-22 06:58:02.475".to_owned()));
+        record.push_data("UtcTime", "2020-10-22 06:58:02.475");
         let mut event = Event::new();
         normalize(&record, &mut event);
         assert_eq!(event.get_str(t::EVENT_SRC_TITLE), Some("sysmon"));

@@ -161,7 +161,7 @@ fn find_start(buf: &[u8]) -> Option<usize> {
 }
 
 /// Parses one `<Event>` element.
-pub(crate) fn parse_event_xml(text: &str) -> Result<WinRecord, String> {
+pub(crate) fn parse_event_xml(text: &str) -> Result<WinRecord<'static>, String> {
     let doc = Document::parse(text).map_err(|e| format!("bad event XML: {e}"))?;
     let root = doc.root_element();
     let system = child(root, "System").ok_or("event XML without <System>")?;
@@ -169,22 +169,22 @@ pub(crate) fn parse_event_xml(text: &str) -> Result<WinRecord, String> {
     let eid = child(system, "EventID")
         .and_then(|n| n.text())
         .ok_or("event XML without <EventID>")?;
-    record.set_sys("EventID", eid.trim());
+    record.set_sys("EventID", eid.trim().to_owned());
     for name in SYSTEM_TEXT {
         if let Some(text) = child(system, name).and_then(|n| n.text()) {
-            record.set_sys(name, text.trim());
+            record.set_sys(name, text.trim().to_owned());
         }
     }
     for (element, attr, as_name) in SYSTEM_ATTRIBUTES {
         if let Some(value) = child(system, element).and_then(|n| n.attribute(attr)) {
-            record.set_sys(as_name, value);
+            record.set_sys(as_name, value.to_owned());
         }
     }
     if let Some(data) = child(root, "EventData") {
         for item in data.children().filter(Node::is_element) {
             let name = item.attribute("Name").unwrap_or("Data");
             if let Some(text) = item.text() {
-                record.data.push((name.to_owned(), text.to_owned()));
+                record.push_data(name.to_owned(), text.to_owned());
             }
         }
     }
@@ -194,9 +194,7 @@ pub(crate) fn parse_event_xml(text: &str) -> Result<WinRecord, String> {
             .filter(|n| n.is_element() && *n != user_data && !n.children().any(|c| c.is_element()));
         for leaf in leaves {
             if let Some(text) = leaf.text() {
-                record
-                    .data
-                    .push((leaf.tag_name().name().to_owned(), text.to_owned()));
+                record.push_data(leaf.tag_name().name().to_owned(), text.to_owned());
             }
         }
     }
