@@ -153,7 +153,7 @@ impl<W: Write> FormatSink for Hunter<W> {
 fn print_alert(out: &mut impl Write, kind: OutputKind, alert: &Alert) -> io::Result<()> {
     match kind {
         OutputKind::Jsonl => {
-            serde_json::to_writer(&mut *out, &alert.to_json())?;
+            serde_json::to_writer(&mut *out, alert)?;
             out.write_all(b"\n")
         }
         OutputKind::Table => {

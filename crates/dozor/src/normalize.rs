@@ -55,7 +55,7 @@ impl<W: Write> Sink for Output<W> {
     fn event(&mut self, event: Event) {
         self.counts.entry(self.format).or_default().parsed += 1;
         if self.error.is_none() {
-            let written = serde_json::to_writer(&mut self.events, &event.to_json())
+            let written = serde_json::to_writer(&mut self.events, &event)
                 .map_err(io::Error::from)
                 .and_then(|()| self.events.write_all(b"\n"));
             if let Err(e) = written {

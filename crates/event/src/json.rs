@@ -1,7 +1,8 @@
 //! The flat JSON form of an event: one object, taxonomy fields as top-level keys in name
 //! order, the source's own fields under `raw`.
 
-use serde_json::{Map, Value as Json};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value as Json;
 
 use crate::event::Event;
 use crate::time::format_time;
@@ -10,37 +11,67 @@ use crate::value::Value;
 /// The key under which the source's own fields are written.
 pub const RAW_KEY: &str = "raw";
 
-impl Value {
-    /// The JSON form of the value: times and addresses as strings.
-    pub fn to_json(&self) -> Json {
+/// Values serialize as their JSON form: times (RFC 3339 UTC, milliseconds) and
+/// addresses as strings.
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Value::Str(s) => Json::String(s.to_string()),
-            Value::Int(n) => Json::from(*n),
-            Value::Bool(b) => Json::Bool(*b),
-            Value::Ip(ip) => Json::String(ip.to_string()),
-            Value::Time(t) => Json::String(format_time(*t)),
-            Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
+            Value::Str(s) => serializer.serialize_str(s),
+            Value::Int(n) => serializer.serialize_i64(*n),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Ip(ip) => serializer.collect_str(ip),
+            Value::Time(t) => serializer.serialize_str(&format_time(*t)),
+            Value::List(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
         }
     }
 }
 
-impl Event {
-    /// The flat JSON object of this event.
-    pub fn to_json(&self) -> Json {
+/// An event serializes as its flat JSON object, written straight to the serializer
+/// without building a tree.
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut fields: Vec<_> = self.fields().collect();
         fields.sort_unstable_by_key(|(f, _)| f.name());
-        let mut map = Map::with_capacity(fields.len() + 1);
+        let has_raw = self.raw_fields().next().is_some();
+        let mut map = serializer.serialize_map(Some(fields.len() + usize::from(has_raw)))?;
         for (field, value) in fields {
-            map.insert(field.name().to_owned(), value.to_json());
+            map.serialize_entry(field.name(), value)?;
         }
-        let raw: Map<String, Json> = self
-            .raw_fields()
-            .map(|(name, value)| (name.to_owned(), value.to_json()))
-            .collect();
-        if !raw.is_empty() {
-            map.insert(RAW_KEY.to_owned(), Json::Object(raw));
+        if has_raw {
+            map.serialize_entry(RAW_KEY, &RawFields(self))?;
         }
-        Json::Object(map)
+        map.end()
+    }
+}
+
+/// The `raw` object of an event.
+struct RawFields<'a>(&'a Event);
+
+impl Serialize for RawFields<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.raw_fields())
+    }
+}
+
+impl Value {
+    /// The JSON form of the value: times and addresses as strings.
+    pub fn to_json(&self) -> Json {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl Event {
+    /// The flat JSON object of this event: taxonomy fields as top-level keys in name
+    /// order, the source's own fields under `raw` in the order they were set.
+    pub fn to_json(&self) -> Json {
+        // Serializing into a `serde_json::Value` cannot fail: every key is a string.
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 
@@ -60,6 +91,29 @@ mod tests {
         assert_eq!(
             json,
             r#"{"src.port":5355,"time":"2017-12-21T10:53:01.382Z","raw":{"EventID":"3"}}"#
+        );
+        assert_eq!(serde_json::to_string(&ev).ok(), Some(json));
+    }
+
+    #[test]
+    fn every_kind_of_value_serializes() {
+        use crate::Value;
+        let mut ev = Event::new();
+        ev.set(
+            crate::taxonomy::SRC_IP,
+            "10.0.0.1".parse::<std::net::IpAddr>().expect("ip"),
+        );
+        ev.set_raw(
+            "List",
+            vec![Value::from("a"), Value::Int(2), Value::Bool(true)],
+        );
+        assert_eq!(
+            serde_json::to_string(&ev).ok().as_deref(),
+            Some(r#"{"src.ip":"10.0.0.1","raw":{"List":["a",2,true]}}"#)
+        );
+        assert_eq!(
+            serde_json::to_string(&Event::new()).ok().as_deref(),
+            Some("{}")
         );
     }
 }

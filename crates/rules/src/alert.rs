@@ -1,7 +1,10 @@
 //! Alerts: what a rule's match produces.
 
 use dozor_event::{Event, Timestamp, format_time};
-use serde_json::{Value as Json, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value as Json;
+#[cfg(test)]
+use serde_json::json;
 
 use crate::rule::RuleMeta;
 
@@ -51,23 +54,93 @@ pub struct Alert {
 impl Alert {
     /// The JSON form: `{"rule": {...}, "time", "group", "events": [...]}`.
     pub fn to_json(&self) -> Json {
-        let group: serde_json::Map<String, Json> = self
-            .group
-            .iter()
-            .map(|(k, v)| (k.clone(), Json::String(v.clone())))
-            .collect();
-        json!({
-            "rule": {
-                "id": self.rule.id,
-                "title": self.rule.title,
-                "level": self.rule.level,
-                "tags": self.rule.tags,
-                "techniques": self.rule.techniques,
-                "reference_rule": self.rule.reference_rule,
+        // Serializing into a `serde_json::Value` cannot fail: every key is a string.
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// An alert serializes as its JSON form, written straight to the serializer.
+impl Serialize for Alert {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("rule", &RuleJson(&self.rule))?;
+        map.serialize_entry("time", &self.time.map(format_time))?;
+        if self.group.is_empty() {
+            map.serialize_entry("group", &None::<()>)?;
+        } else {
+            let group = self.group.iter().map(|(k, v)| (k, v));
+            map.serialize_entry("group", &GroupJson(group))?;
+        }
+        map.serialize_entry("events", &self.events)?;
+        map.end()
+    }
+}
+
+/// The `rule` object of an alert.
+struct RuleJson<'a>(&'a RuleRef);
+
+impl Serialize for RuleJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let rule = self.0;
+        let mut map = serializer.serialize_map(Some(6))?;
+        map.serialize_entry("id", &rule.id)?;
+        map.serialize_entry("title", &rule.title)?;
+        map.serialize_entry("level", &rule.level)?;
+        map.serialize_entry("tags", &rule.tags)?;
+        map.serialize_entry("techniques", &rule.techniques)?;
+        map.serialize_entry("reference_rule", &rule.reference_rule)?;
+        map.end()
+    }
+}
+
+/// The `group` object of a correlation's alert.
+struct GroupJson<I>(I);
+
+impl<'a, I> Serialize for GroupJson<I>
+where
+    I: Iterator<Item = (&'a String, &'a String)> + Clone,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dozor_event::taxonomy;
+
+    #[test]
+    fn serializes_as_the_documented_shape() {
+        let mut event = Event::new();
+        event.set(taxonomy::OBJECT_QUERY, "api.telegram.org");
+        let alert = Alert {
+            rule: RuleRef {
+                id: "r1".into(),
+                title: "T".into(),
+                level: "high".into(),
+                tags: vec!["attack.t1102.002".into()],
+                techniques: vec!["T1102.002".into()],
+                reference_rule: Some("PT-CR-2186".into()),
             },
-            "time": self.time.map(format_time),
-            "group": if group.is_empty() { Json::Null } else { Json::Object(group) },
-            "events": self.events.iter().map(Event::to_json).collect::<Vec<_>>(),
-        })
+            time: None,
+            group: vec![("src.ip".into(), "10.0.0.5".into())],
+            events: vec![event],
+        };
+        let expected = json!({
+            "rule": {"id": "r1", "title": "T", "level": "high", "tags": ["attack.t1102.002"],
+                     "techniques": ["T1102.002"], "reference_rule": "PT-CR-2186"},
+            "time": null,
+            "group": {"src.ip": "10.0.0.5"},
+            "events": [{"object.query": "api.telegram.org"}],
+        });
+        assert_eq!(alert.to_json(), expected);
+        let text = serde_json::to_string(&alert).ok();
+        assert_eq!(text, Some(expected.to_string()));
+        let ungrouped = Alert {
+            group: Vec::new(),
+            ..alert
+        };
+        assert_eq!(ungrouped.to_json()["group"], Json::Null);
     }
 }

@@ -186,8 +186,10 @@ impl Test {
             Test::All(tests) => Req::all(tests.iter_mut().map(|t| t.req(field, atoms)).collect()),
             Test::Any(tests) => Req::any(tests.iter_mut().map(|t| t.req(field, atoms)).collect()),
             Test::Str(m) => {
-                let req = m.needle().map_or(Req::True, |n| atoms.atom(field, n));
-                if let Req::Atom(atom) = req {
+                let req = atoms.need(field, &m.required());
+                if m.needle().is_some()
+                    && let Req::Atom(atom) = req
+                {
                     m.set_atom(atom);
                 }
                 req

@@ -16,6 +16,7 @@ mod detection;
 mod error;
 mod fields;
 mod lists;
+mod literals;
 mod load;
 mod logsource;
 mod matcher;

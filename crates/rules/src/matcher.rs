@@ -4,7 +4,10 @@
 //! Semantics follow the Sigma specification v2.1 and pySigma where the specification
 //! is silent: strings match case-insensitively unless `cased`; `*` and `?` are
 //! wildcards and `\` escapes them; a rule integer matches the same number written as a
-//! string; regular expressions are case-sensitive unless flagged `i`.
+//! string; regular expressions are case-sensitive unless flagged `i`. Case-insensitive
+//! tests compare lowercased text (`str::to_lowercase`), wildcard patterns included:
+//! their pattern is lowercased and matched against the lowercased value, which each
+//! event folds once for all rules.
 
 use std::net::IpAddr;
 
@@ -14,6 +17,7 @@ use regex::Regex;
 use rsigma_parser::{SigmaString, SpecialChar, StringPart};
 
 use crate::error::{RuleError, invalid};
+use crate::literals::{self, Need};
 
 /// How a string is compared.
 #[derive(Debug, Clone)]
@@ -26,7 +30,9 @@ pub(crate) enum StrTest {
     Suffix(String),
     /// The value contains the needle.
     Contains(String),
-    /// A wildcard pattern or regular expression.
+    /// A wildcard pattern (`*`, `?` inside the value), compiled to an anchored regex.
+    Wildcard(Regex),
+    /// A regular expression (`re` modifier), on the value as it is.
     Regex(Regex),
 }
 
@@ -89,16 +95,16 @@ impl StrMatcher {
                 StrTest::Contains(fold(plain(p).unwrap_or_default()))
             }
             _ => {
-                let mut pattern = String::from(if cased { "(?s)^" } else { "(?si)^" });
+                let mut pattern = String::from("(?s)^");
                 for part in parts {
                     match part {
-                        StringPart::Plain(s) => pattern.push_str(&regex::escape(s)),
+                        StringPart::Plain(s) => pattern.push_str(&regex::escape(&fold(s))),
                         StringPart::Special(SpecialChar::WildcardMulti) => pattern.push_str(".*"),
                         StringPart::Special(SpecialChar::WildcardSingle) => pattern.push('.'),
                     }
                 }
                 pattern.push('$');
-                StrTest::Regex(
+                StrTest::Wildcard(
                     Regex::new(&pattern).map_err(|e| invalid(format!("wildcard pattern: {e}")))?,
                 )
             }
@@ -170,7 +176,8 @@ impl StrMatcher {
     }
 
     /// The case-folded literal every match contains, when the test is a
-    /// case-insensitive equality, prefix, suffix or substring test (see `prefilter`).
+    /// case-insensitive equality, prefix, suffix or substring test: its answer can be
+    /// read off the prefilter's scan (see `prefilter`).
     pub(crate) fn needle(&self) -> Option<&str> {
         if self.cased {
             return None;
@@ -179,7 +186,24 @@ impl StrMatcher {
             StrTest::Exact(n) | StrTest::Prefix(n) | StrTest::Suffix(n) | StrTest::Contains(n) => {
                 Some(n.as_str())
             }
-            StrTest::Regex(_) => None,
+            StrTest::Wildcard(_) | StrTest::Regex(_) => None,
+        }
+    }
+
+    /// What the case-folded value must contain for any test to match: the needle, the
+    /// literal runs of a pattern, or (for case-sensitive tests) the folded ASCII needle.
+    pub(crate) fn required(&self) -> Need {
+        if let Some(needle) = self.needle() {
+            return Need::Lit(needle.to_owned());
+        }
+        match &self.test {
+            StrTest::Exact(n) | StrTest::Prefix(n) | StrTest::Suffix(n) | StrTest::Contains(n)
+                if n.is_ascii() && !n.is_empty() =>
+            {
+                Need::Lit(n.to_ascii_lowercase())
+            }
+            StrTest::Wildcard(regex) | StrTest::Regex(regex) => literals::required(regex.as_str()),
+            _ => Need::True,
         }
     }
 
@@ -188,19 +212,25 @@ impl StrMatcher {
         if let StrTest::Regex(regex) = &self.test {
             return regex.is_match(text);
         }
-        let folded;
-        let text = if self.cased || !needs_folding(text) {
-            text
+        let text = if self.cased {
+            std::borrow::Cow::Borrowed(text)
         } else {
-            folded = text.to_lowercase();
-            folded.as_str()
+            fold(text)
         };
+        self.is_match_folded(&text)
+    }
+
+    /// Whether `text`, already folded unless the test is cased, matches.
+    fn is_match_folded(&self, text: &str) -> bool {
         match &self.test {
             StrTest::Exact(n) => text == n,
             StrTest::Prefix(n) => text.starts_with(n.as_str()),
             StrTest::Suffix(n) => text.ends_with(n.as_str()),
-            StrTest::Contains(n) => text.contains(n.as_str()),
-            StrTest::Regex(_) => false,
+            StrTest::Contains(n) => match &self.finder {
+                Some(finder) => finder.find(text.as_bytes()).is_some(),
+                None => text.contains(n.as_str()),
+            },
+            StrTest::Wildcard(regex) | StrTest::Regex(regex) => regex.is_match(text),
         }
     }
 }
@@ -225,16 +255,10 @@ impl StrMatcher {
                 return true;
             }
         }
-        let finder = &self.finder;
-        folds.texts(value).iter().any(|text| match &self.test {
-            StrTest::Exact(n) => text == n,
-            StrTest::Prefix(n) => text.starts_with(n.as_str()),
-            StrTest::Suffix(n) => text.ends_with(n.as_str()),
-            StrTest::Contains(_) => finder
-                .as_ref()
-                .is_some_and(|f| f.find(text.as_bytes()).is_some()),
-            StrTest::Regex(_) => false,
-        })
+        folds
+            .texts(value)
+            .iter()
+            .any(|text| self.is_match_folded(text))
     }
 }
 

@@ -3,9 +3,10 @@
 //!
 //! Each rule's logic is reduced, when it compiles, to a *necessary* condition over
 //! atoms "this field's value (case-folded) contains this literal" ([`Req`]): every
-//! case-insensitive equality, prefix, suffix or substring test contributes its needle;
-//! `and`/`or` carry over; anything else (`not`, regular expressions, numbers,
-//! networks, keywords, cased tests) counts as "may hold". A rule whose condition is
+//! equality, prefix, suffix or substring test contributes its needle, and wildcard
+//! patterns and regular expressions the literals they cannot match without (see
+//! `literals`); `and`/`or` carry over; anything else (`not`, numbers, networks,
+//! keywords) counts as "may hold". A rule whose condition is
 //! false for an event cannot match it, so only the rest are evaluated in full; the
 //! result is the same as evaluating every rule.
 //!
@@ -21,6 +22,7 @@ use aho_corasick::AhoCorasick;
 use dozor_event::Event;
 
 use crate::fields::Accessor;
+use crate::literals::Need;
 use crate::matcher::Folds;
 
 /// A necessary condition of a rule over the prefilter's atoms.
@@ -115,6 +117,16 @@ impl Atoms {
             self.count += 1;
         }
         Req::Atom(id)
+    }
+
+    /// The condition `need` places on `field`, in atoms.
+    pub(crate) fn need(&mut self, field: &Accessor, need: &Need) -> Req {
+        match need {
+            Need::True => Req::True,
+            Need::Lit(text) => self.atom(field, text),
+            Need::All(parts) => Req::all(parts.iter().map(|p| self.need(field, p)).collect()),
+            Need::Any(parts) => Req::any(parts.iter().map(|p| self.need(field, p)).collect()),
+        }
     }
 }
 

@@ -343,7 +343,7 @@ fn event_record(
         source: source.to_owned(),
         host: event.get_str(taxonomy::EVENT_SRC_HOST).map(str::to_owned),
         search: search_text(pairs, ""),
-        body: event.to_json().to_string(),
+        body: serde_json::to_string(event).unwrap_or_default(),
     }
 }
 
