@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use dozor_collect::DEFAULT_MAX_RECORD;
 use dozor_event::Event;
 use dozor_formats::{Reject, Sink};
-use dozor_rules::{Alert, RuleSet, RuleSetOptions};
+use dozor_rules::{Alert, AlertWithRendered, RuleSet, RuleSetOptions};
+use serde_json::value::RawValue;
 
 use crate::inputs::{FormatSink, format_named, read_inputs};
 
@@ -111,18 +112,19 @@ impl<W: Write> Hunter<W> {
         }
     }
 
-    /// Applies the matches found for `event` on a detection thread, in input order.
-    fn detected(&mut self, event: &Event, matched: &[usize]) {
+    /// Applies the matches found for `event` on a detection thread, in input order;
+    /// `rendered` is the event's JSON if that thread wrote it already.
+    fn detected(&mut self, event: &Event, matched: &[usize], rendered: Option<&RawValue>) {
         self.count_event();
         self.rules.apply(event, matched, &mut self.alerts);
-        self.print_alerts();
+        self.print_alerts(rendered.map(|json| (event, json)));
     }
 
-    fn print_alerts(&mut self) {
+    fn print_alerts(&mut self, rendered: Option<(&Event, &RawValue)>) {
         for alert in self.alerts.drain(..) {
             self.fired += 1;
             if self.error.is_none()
-                && let Err(e) = print_alert(&mut self.out, self.kind, &alert)
+                && let Err(e) = print_alert(&mut self.out, self.kind, &alert, rendered)
             {
                 self.error = Some(e);
             }
@@ -134,7 +136,7 @@ impl<W: Write> Sink for Hunter<W> {
     fn event(&mut self, event: Event) {
         self.count_event();
         self.rules.evaluate(&event, &mut self.alerts);
-        self.print_alerts();
+        self.print_alerts(None);
     }
 
     fn reject(&mut self, _reject: Reject) {
@@ -150,10 +152,21 @@ impl<W: Write> FormatSink for Hunter<W> {
     }
 }
 
-fn print_alert(out: &mut impl Write, kind: OutputKind, alert: &Alert) -> io::Result<()> {
+fn print_alert(
+    out: &mut impl Write,
+    kind: OutputKind,
+    alert: &Alert,
+    rendered: Option<(&Event, &RawValue)>,
+) -> io::Result<()> {
     match kind {
         OutputKind::Jsonl => {
-            serde_json::to_writer(&mut *out, alert)?;
+            match rendered {
+                Some((event, json)) => {
+                    let alert = AlertWithRendered { alert, event, json };
+                    serde_json::to_writer(&mut *out, &alert)?;
+                }
+                None => serde_json::to_writer(&mut *out, alert)?,
+            }
             out.write_all(b"\n")
         }
         OutputKind::Table => {
@@ -184,6 +197,8 @@ fn print_alert(out: &mut impl Write, kind: OutputKind, alert: &Alert) -> io::Res
 /// What a reading thread sends for one input.
 enum Message {
     Event(Box<Event>),
+    /// Whole lines for a detection thread to normalize.
+    Part(Part),
     /// A record that could not be normalized (counted; `hunt` does not print rejects).
     Reject,
     Failed(anyhow::Error),
@@ -211,12 +226,156 @@ impl FormatSink for Forward {
 /// Events handed to the detection threads at once.
 const BATCH: usize = 256;
 
-/// A run of consecutive events and, once a detection thread has seen them, the rules
-/// each one matches.
+/// The most batches out to the detection threads and not yet applied.
+const IN_FLIGHT: u64 = 16;
+
+/// The size of the parts an input that splits at line ends is cut into.
+const PART_BYTES: usize = 256 * 1024;
+
+/// Whole lines of one input, for a detection thread to normalize.
+struct Part {
+    bytes: Vec<u8>,
+    format: &'static dyn dozor_formats::Format,
+    ctx: std::sync::Arc<dozor_formats::ReadContext>,
+}
+
+/// A run of consecutive events (or the lines they come from) and, once a detection
+/// thread has seen them, the rules each one matches.
 struct Batch {
     sequence: u64,
     events: Vec<Event>,
+    part: Option<Part>,
+    rejected: u64,
     matched: Vec<Vec<usize>>,
+    /// With JSON output: the JSON of each event that matched a rule, written on the
+    /// detection thread so that printing in order only copies it.
+    rendered: Vec<Option<Box<RawValue>>>,
+}
+
+impl Batch {
+    fn of_events(sequence: u64, events: Vec<Event>) -> Self {
+        Self {
+            sequence,
+            events,
+            part: None,
+            rejected: 0,
+            matched: Vec::new(),
+            rendered: Vec::new(),
+        }
+    }
+
+    /// Normalizes the batch's lines, if it has them, finds each event's matches and,
+    /// if `render`, writes the JSON of the events that matched.
+    fn detect(
+        &mut self,
+        detector: &dozor_rules::Detector,
+        state: &mut dozor_rules::MatchState,
+        render: bool,
+    ) {
+        if let Some(part) = self.part.take() {
+            let mut collected = dozor_formats::Collected::default();
+            // Reading from memory cannot fail.
+            let _ = part
+                .format
+                .read_part(&part.bytes, &part.ctx, &mut collected);
+            self.events = collected.events;
+            self.rejected = collected.rejects.len() as u64;
+        }
+        self.matched = self
+            .events
+            .iter()
+            .map(|event| {
+                let mut matched = Vec::new();
+                detector.matching(event, state, &mut matched);
+                matched
+            })
+            .collect();
+        if render {
+            self.rendered = self
+                .events
+                .iter()
+                .zip(&self.matched)
+                .map(|(event, matched)| {
+                    if matched.is_empty() {
+                        return None;
+                    }
+                    serde_json::value::to_raw_value(event).ok()
+                })
+                .collect();
+        }
+    }
+}
+
+/// Reads one input for [`read_parallel`]: an input whose format splits at line ends
+/// is cut into parts that the detection threads normalize; any other is normalized
+/// here, event by event.
+fn read_for_batches(
+    input: &dozor_collect::Input,
+    forced: Option<&'static dyn dozor_formats::Format>,
+    forward: &mut Forward,
+) -> Result<()> {
+    use dozor_collect::{Line, LineReader};
+
+    let Some(crate::inputs::OpenedInput {
+        mut opened,
+        format,
+        ctx,
+    }) = crate::inputs::open_input(input, forced, DEFAULT_MAX_RECORD, forward)?
+    else {
+        return Ok(());
+    };
+    let splits = match opened.reader.fill_buf() {
+        Ok(head) => format.splits_at_lines(head),
+        Err(e) => {
+            eprintln!("dozor: error reading {}: {e}", opened.name);
+            return Ok(());
+        }
+    };
+    if !splits {
+        if let Err(e) = format.read(&mut opened.reader, &ctx, forward) {
+            eprintln!("dozor: error reading {}: {e}", opened.name);
+        }
+        return Ok(());
+    }
+    let ctx = std::sync::Arc::new(ctx);
+    let send = |forward: &mut Forward, bytes: Vec<u8>| {
+        let part = Part {
+            bytes,
+            format,
+            ctx: ctx.clone(),
+        };
+        forward.0.send(Message::Part(part)).is_ok()
+    };
+    let mut lines = LineReader::new(&mut opened.reader, ctx.max_record);
+    let mut part = Vec::with_capacity(PART_BYTES + 64 * 1024);
+    loop {
+        match lines.next_line() {
+            Ok(Some(Line::Record { bytes, .. })) => {
+                part.extend_from_slice(bytes);
+                part.push(b'\n');
+                if part.len() >= PART_BYTES {
+                    let full =
+                        std::mem::replace(&mut part, Vec::with_capacity(PART_BYTES + 64 * 1024));
+                    if !send(forward, full) {
+                        return Ok(());
+                    }
+                }
+            }
+            // Counted as the format would count it; `hunt` prints no rejects.
+            Ok(Some(Line::TooLong { .. })) => {
+                let _ = forward.0.send(Message::Reject);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                eprintln!("dozor: error reading {}: {e}", opened.name);
+                break;
+            }
+        }
+    }
+    if !part.is_empty() {
+        send(forward, part);
+    }
+    Ok(())
 }
 
 /// Reads and normalizes inputs on `threads` threads and matches events against the
@@ -238,12 +397,13 @@ fn read_parallel<W: Write>(
     let mut senders = Vec::with_capacity(inputs.len());
     let mut receivers: Vec<Receiver<Message>> = Vec::with_capacity(inputs.len());
     for _ in &inputs {
-        let (tx, rx) = sync_channel(4096);
+        let (tx, rx) = sync_channel(64);
         senders.push(Mutex::new(Some(tx)));
         receivers.push(rx);
     }
     let next = AtomicUsize::new(0);
     let detector = hunter.rules.detector();
+    let render = hunter.kind == OutputKind::Jsonl;
     let (work_tx, work_rx) = sync_channel::<Batch>(threads * 4);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = channel::<Batch>();
@@ -257,12 +417,7 @@ fn read_parallel<W: Write>(
                         continue;
                     };
                     let mut forward = Forward(tx);
-                    if let Err(e) = crate::inputs::read_input(
-                        &inputs[i],
-                        forced,
-                        DEFAULT_MAX_RECORD,
-                        &mut forward,
-                    ) {
+                    if let Err(e) = read_for_batches(&inputs[i], forced, &mut forward) {
                         let _ = forward.0.send(Message::Failed(e));
                     }
                 }
@@ -278,15 +433,7 @@ fn read_parallel<W: Write>(
                         Err(_) => break,
                     };
                     let Ok(mut batch) = batch else { break };
-                    batch.matched = batch
-                        .events
-                        .iter()
-                        .map(|event| {
-                            let mut matched = Vec::new();
-                            detector.matching(event, &mut state, &mut matched);
-                            matched
-                        })
-                        .collect();
+                    batch.detect(&detector, &mut state, render);
                     if done_tx.send(batch).is_err() {
                         break;
                     }
@@ -308,27 +455,40 @@ fn read_parallel<W: Write>(
                         pending.push(*event);
                         if pending.len() == BATCH {
                             let events = std::mem::replace(&mut pending, Vec::with_capacity(BATCH));
-                            if work_tx
-                                .send(Batch {
-                                    sequence,
-                                    events,
-                                    matched: Vec::new(),
-                                })
-                                .is_err()
-                            {
+                            order.make_room(sequence, &done_rx, hunter);
+                            if work_tx.send(Batch::of_events(sequence, events)).is_err() {
                                 break 'inputs;
                             }
                             sequence += 1;
-                            while let Ok(batch) = done_rx.try_recv() {
-                                order.arrive(batch, hunter);
-                            }
                         }
+                    }
+                    Message::Part(part) => {
+                        if !pending.is_empty() {
+                            let events = std::mem::replace(&mut pending, Vec::with_capacity(BATCH));
+                            order.make_room(sequence, &done_rx, hunter);
+                            if work_tx.send(Batch::of_events(sequence, events)).is_err() {
+                                break 'inputs;
+                            }
+                            sequence += 1;
+                        }
+                        order.make_room(sequence, &done_rx, hunter);
+                        let batch = Batch {
+                            part: Some(part),
+                            ..Batch::of_events(sequence, Vec::new())
+                        };
+                        if work_tx.send(batch).is_err() {
+                            break 'inputs;
+                        }
+                        sequence += 1;
                     }
                     Message::Reject => hunter.rejected += 1,
                     Message::Failed(e) => {
                         result = Err(e);
                         break 'inputs;
                     }
+                }
+                while let Ok(batch) = done_rx.try_recv() {
+                    order.arrive(batch, hunter);
                 }
                 if let Some(e) = hunter.error.take() {
                     result = Err(e).context("cannot write output");
@@ -337,11 +497,7 @@ fn read_parallel<W: Write>(
             }
         }
         if result.is_ok() && !pending.is_empty() {
-            let _ = work_tx.send(Batch {
-                sequence,
-                events: pending,
-                matched: Vec::new(),
-            });
+            let _ = work_tx.send(Batch::of_events(sequence, pending));
         }
         drop(work_tx);
         for batch in done_rx {
@@ -361,11 +517,29 @@ struct InOrder {
 }
 
 impl InOrder {
+    /// Waits, applying detected batches, until batch `sequence` may be sent without
+    /// more than `IN_FLIGHT` batches being out at once (which bounds memory).
+    fn make_room<W: Write>(
+        &mut self,
+        sequence: u64,
+        done: &std::sync::mpsc::Receiver<Batch>,
+        hunter: &mut Hunter<W>,
+    ) {
+        while sequence.saturating_sub(self.next) >= IN_FLIGHT {
+            match done.recv() {
+                Ok(batch) => self.arrive(batch, hunter),
+                Err(_) => break,
+            }
+        }
+    }
+
     fn arrive<W: Write>(&mut self, batch: Batch, hunter: &mut Hunter<W>) {
         self.waiting.insert(batch.sequence, batch);
         while let Some(batch) = self.waiting.remove(&self.next) {
-            for (event, matched) in batch.events.iter().zip(&batch.matched) {
-                hunter.detected(event, matched);
+            hunter.rejected += batch.rejected;
+            for (i, (event, matched)) in batch.events.iter().zip(&batch.matched).enumerate() {
+                let rendered = batch.rendered.get(i).and_then(Option::as_deref);
+                hunter.detected(event, matched, rendered);
             }
             self.next += 1;
         }

@@ -49,18 +49,30 @@ pub fn read_inputs(
     Ok((inputs.len(), unreadable))
 }
 
-/// Reads one input into `sink`; returns whether it could be read.
-pub fn read_input(
+/// An opened input with the format it is read as.
+pub struct OpenedInput {
+    /// The input's bytes.
+    pub opened: dozor_collect::Opened,
+    /// The format it is read as.
+    pub format: &'static dyn Format,
+    /// What the format is told about it.
+    pub ctx: ReadContext,
+}
+
+/// Opens `input` and picks its format (`forced`, else detected). An input that cannot
+/// be opened is reported on stderr, one of no known format also as a reject to `sink`;
+/// both give `None`.
+pub fn open_input(
     input: &Input,
     forced: Option<&'static dyn Format>,
     max_record: usize,
     sink: &mut dyn FormatSink,
-) -> Result<bool> {
+) -> Result<Option<OpenedInput>> {
     let mut opened = match input.open() {
         Ok(opened) => opened,
         Err(e) => {
             eprintln!("dozor: cannot open {}: {e}", input.display_name());
-            return Ok(false);
+            return Ok(None);
         }
     };
     let format = match forced {
@@ -88,7 +100,7 @@ pub fn read_input(
                         "format not recognised",
                         &head,
                     ));
-                    return Ok(false);
+                    return Ok(None);
                 }
             }
         }
@@ -97,6 +109,28 @@ pub fn read_input(
         source: opened.name.clone(),
         received: opened.modified.unwrap_or_else(Timestamp::now),
         max_record,
+    };
+    Ok(Some(OpenedInput {
+        opened,
+        format,
+        ctx,
+    }))
+}
+
+/// Reads one input into `sink`; returns whether it could be read.
+pub fn read_input(
+    input: &Input,
+    forced: Option<&'static dyn Format>,
+    max_record: usize,
+    sink: &mut dyn FormatSink,
+) -> Result<bool> {
+    let Some(OpenedInput {
+        mut opened,
+        format,
+        ctx,
+    }) = open_input(input, forced, max_record, sink)?
+    else {
+        return Ok(false);
     };
     sink.begin(format.name());
     let read = format.read(&mut opened.reader, &ctx, sink);

@@ -120,6 +120,51 @@ fn hunt_gives_the_same_alerts_on_any_number_of_threads() {
     }
 }
 
+/// A large input is cut into parts that several threads normalize; alerts, counts of
+/// events and of rejects (binary garbage, an over-long line) stay those of one thread.
+#[test]
+fn hunt_splits_large_line_inputs_without_changing_the_result() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../formats/testdata/bind/query-full.log");
+    let lines = std::fs::read(&fixture).expect("BIND fixture");
+    let mut input = Vec::new();
+    for copy in 0..2000 {
+        input.extend_from_slice(&lines);
+        if copy == 700 {
+            input.extend_from_slice(b"\x00\x01garbage\xff\n");
+        }
+        if copy == 1300 {
+            input.extend_from_slice(&vec![b'a'; 2 * 1024 * 1024]);
+            input.push(b'\n');
+        }
+    }
+    assert!(input.len() > 4 * 1024 * 1024, "several parts");
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(&input).expect("write");
+    let path = file.path().to_str().expect("UTF-8 path");
+    let run = |threads: &str| {
+        let output = common::dozor(&["hunt", "--output", "jsonl", "--threads", threads, path]);
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let summary = stderr.lines().last().unwrap_or_default().to_owned();
+        (String::from_utf8(output.stdout).expect("UTF-8"), summary)
+    };
+    let (alerts, summary) = run("1");
+    assert!(alerts.lines().count() >= 2000, "{summary}");
+    assert!(
+        summary.ends_with(&format!(
+            "2 rejected records, {} alerts",
+            alerts.lines().count()
+        )),
+        "{summary}"
+    );
+    for threads in ["2", "3"] {
+        let (other, other_summary) = run(threads);
+        assert_eq!(other_summary, summary, "{threads} threads");
+        assert!(other == alerts, "{threads} threads: alerts differ");
+    }
+}
+
 #[test]
 fn hunt_exits_zero_without_alerts() {
     let mut file = tempfile::NamedTempFile::new().expect("temp file");

@@ -40,6 +40,11 @@ impl Format for Bind {
         })
     }
 
+    /// BIND query-log lines stand alone.
+    fn splits_at_lines(&self, _head: &[u8]) -> bool {
+        true
+    }
+
     fn read(
         &self,
         input: &mut dyn BufRead,

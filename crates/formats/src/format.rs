@@ -24,6 +24,21 @@ pub trait Format: Sync {
         ctx: &ReadContext,
         sink: &mut dyn Sink,
     ) -> io::Result<()>;
+
+    /// Whether an input starting with `head` holds one record per line and nothing
+    /// carries over from one line to the next, so that it can be cut at line ends and
+    /// the parts read apart, on several threads, with [`Format::read_part`]: the parts'
+    /// events, in order, are the events of the whole.
+    fn splits_at_lines(&self, _head: &[u8]) -> bool {
+        false
+    }
+
+    /// Reads `part`, whole lines of an input that [`Format::splits_at_lines`] allowed
+    /// to be cut. Reject locations count lines from the start of the part.
+    fn read_part(&self, part: &[u8], ctx: &ReadContext, sink: &mut dyn Sink) -> io::Result<()> {
+        let mut input = part;
+        self.read(&mut input, ctx, sink)
+    }
 }
 
 /// What a format knows about the input it reads.

@@ -49,15 +49,35 @@ impl Format for JsonEvents {
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
         if first_line_is_json(input)? {
-            return read_lines(self.name(), input, ctx, sink, |line, event| {
-                from_line(line, ctx, event)
-            });
+            return self.read_json_lines(input, ctx, sink);
         }
         self.read_documents(input, ctx, sink)
+    }
+
+    /// NDJSON (the first line is a whole JSON value) is one event per line.
+    fn splits_at_lines(&self, head: &[u8]) -> bool {
+        let mut head = head;
+        first_line_is_json(&mut head).unwrap_or(false)
+    }
+
+    fn read_part(&self, part: &[u8], ctx: &ReadContext, sink: &mut dyn Sink) -> io::Result<()> {
+        let mut input = part;
+        self.read_json_lines(&mut input, ctx, sink)
     }
 }
 
 impl JsonEvents {
+    fn read_json_lines(
+        &self,
+        input: &mut dyn BufRead,
+        ctx: &ReadContext,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        read_lines(self.name(), input, ctx, sink, |line, event| {
+            from_line(line, ctx, event)
+        })
+    }
+
     fn read_documents(
         &self,
         input: &mut dyn BufRead,

@@ -28,6 +28,11 @@ impl Format for AccessLog {
         line_score(head, |line| parse(line, &mut Event::new()).is_ok())
     }
 
+    /// Access-log lines stand alone.
+    fn splits_at_lines(&self, _head: &[u8]) -> bool {
+        true
+    }
+
     fn read(
         &self,
         input: &mut dyn BufRead,

@@ -1,10 +1,11 @@
 //! Alerts: what a rule's match produces.
 
 use dozor_event::{Event, Timestamp, format_time};
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value as Json;
 #[cfg(test)]
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use crate::rule::RuleMeta;
 
@@ -59,9 +60,56 @@ impl Alert {
     }
 }
 
+/// An alert to serialize, with one event's JSON already rendered (for instance on
+/// another thread): an event of the alert equal to `event` is written as `json`.
+pub struct AlertWithRendered<'a> {
+    /// The alert.
+    pub alert: &'a Alert,
+    /// The event whose JSON is rendered.
+    pub event: &'a Event,
+    /// Its JSON, as [`Event`]'s `Serialize` writes it.
+    pub json: &'a RawValue,
+}
+
+impl Serialize for AlertWithRendered<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.alert
+            .serialize_with(serializer, Some((self.event, self.json)))
+    }
+}
+
+/// The `events` array, with a rendered event where one is given.
+struct EventsJson<'a> {
+    events: &'a [Event],
+    rendered: Option<(&'a Event, &'a RawValue)>,
+}
+
+impl Serialize for EventsJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.events.len()))?;
+        for event in self.events {
+            match self.rendered {
+                Some((known, json)) if known == event => seq.serialize_element(json)?,
+                _ => seq.serialize_element(event)?,
+            }
+        }
+        seq.end()
+    }
+}
+
 /// An alert serializes as its JSON form, written straight to the serializer.
 impl Serialize for Alert {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize_with(serializer, None)
+    }
+}
+
+impl Alert {
+    fn serialize_with<S: Serializer>(
+        &self,
+        serializer: S,
+        rendered: Option<(&Event, &RawValue)>,
+    ) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(4))?;
         map.serialize_entry("rule", &RuleJson(&self.rule))?;
         map.serialize_entry("time", &self.time.map(format_time))?;
@@ -71,7 +119,11 @@ impl Serialize for Alert {
             let group = self.group.iter().map(|(k, v)| (k, v));
             map.serialize_entry("group", &GroupJson(group))?;
         }
-        map.serialize_entry("events", &self.events)?;
+        let events = EventsJson {
+            events: &self.events,
+            rendered,
+        };
+        map.serialize_entry("events", &events)?;
         map.end()
     }
 }
