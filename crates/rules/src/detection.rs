@@ -117,6 +117,12 @@ pub(crate) struct Item {
 enum Test {
     All(Vec<Test>),
     Any(Vec<Test>),
+    /// `Any` of string tests that each need one prefilter atom (`atoms[i]` for
+    /// `tests[i]`): only the tests whose atom the scan found are tried.
+    AnyLiteral {
+        atoms: Vec<u32>,
+        tests: Vec<Test>,
+    },
     /// The field is present (`true`) or absent (`false`).
     Exists(bool),
     /// The field is absent or empty (`field: null`).
@@ -184,7 +190,26 @@ impl Test {
     fn req(&mut self, field: &Accessor, atoms: &mut Atoms) -> Req {
         match self {
             Test::All(tests) => Req::all(tests.iter_mut().map(|t| t.req(field, atoms)).collect()),
-            Test::Any(tests) => Req::any(tests.iter_mut().map(|t| t.req(field, atoms)).collect()),
+            Test::Any(tests) => {
+                let req = Req::any(tests.iter_mut().map(|t| t.req(field, atoms)).collect());
+                let needles: Option<Vec<u32>> = tests
+                    .iter()
+                    .map(|t| match t {
+                        Test::Str(m) => m.needle_atom(),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(needles) = needles {
+                    *self = Test::AnyLiteral {
+                        atoms: needles,
+                        tests: std::mem::take(tests),
+                    };
+                }
+                req
+            }
+            Test::AnyLiteral { atoms, .. } => {
+                Req::any(atoms.iter().map(|a| Req::Atom(*a)).collect())
+            }
             Test::Str(m) => {
                 let req = atoms.need(field, &m.required());
                 if m.needle().is_some()
@@ -207,6 +232,16 @@ impl Test {
         match self {
             Test::All(tests) => tests.iter().all(|t| t.holds(value, event, folds)),
             Test::Any(tests) => tests.iter().any(|t| t.holds(value, event, folds)),
+            Test::AnyLiteral { atoms, tests } => {
+                let Some(value) = value else {
+                    return false;
+                };
+                let scanned = folds.hits().is_some();
+                (0..tests.len()).any(|i| {
+                    (!scanned || folds.hits().is_some_and(|hits| bit(hits, atoms[i])))
+                        && tests[i].holds(Some(value), event, folds)
+                })
+            }
             Test::Exists(want) => value.is_some() == *want,
             Test::Null => value.is_none_or(|v| matches!(v, Value::Str(s) if s.is_empty())),
             Test::NotEqual(inner) => value.is_some() && !inner.holds(value, event, folds),
@@ -236,6 +271,12 @@ impl Test {
                 .is_some_and(|t| part_of(t, *part) == Some(*want)),
         }
     }
+}
+
+/// Whether atom `atom` is set in `hits`.
+fn bit(hits: &[u64], atom: u32) -> bool {
+    hits.get(atom as usize / 64)
+        .is_some_and(|w| w & (1 << (atom % 64)) != 0)
 }
 
 fn time_of(value: &Value) -> Option<Timestamp> {

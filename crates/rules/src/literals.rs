@@ -34,6 +34,29 @@ pub(crate) fn required(pattern: &str) -> Need {
     }
 }
 
+/// The condition "the value contains `text`" (a plain part of a wildcard pattern),
+/// in folded form. Lowercasing is per character, so a value containing `text`
+/// contains it lowercased once lowercased itself, except around a capital sigma,
+/// whose lowercase depends on what follows: such text, and text too short to be
+/// worth scanning for, requires nothing.
+pub(crate) fn contained(text: &str) -> Need {
+    if text.len() < MIN_LITERAL || text.contains('\u{3a3}') {
+        Need::True
+    } else {
+        Need::Lit(text.to_lowercase())
+    }
+}
+
+/// Every one of `parts`.
+pub(crate) fn all_of(mut parts: Vec<Need>) -> Need {
+    parts.retain(|p| *p != Need::True);
+    match parts.len() {
+        0 => Need::True,
+        1 => parts.pop().unwrap_or(Need::True),
+        _ => Need::All(parts),
+    }
+}
+
 fn need(hir: &Hir) -> Need {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Need::True,
@@ -60,12 +83,7 @@ fn concat(items: &[Hir]) -> Need {
     let mut run = String::new();
     walk(items, &mut run, &mut parts);
     flush(&mut run, &mut parts);
-    parts.retain(|p| *p != Need::True);
-    match parts.len() {
-        0 => Need::True,
-        1 => parts.pop().unwrap_or(Need::True),
-        _ => Need::All(parts),
-    }
+    all_of(parts)
 }
 
 /// Adds `items` to the current literal `run`, ending it where a non-literal comes.
@@ -176,6 +194,15 @@ mod tests {
         );
         assert_eq!(required(r"(abc|xy)"), Need::True);
         assert_eq!(required(r"("), Need::True);
+    }
+
+    #[test]
+    fn plain_parts_of_wildcards() {
+        assert_eq!(contained("\u{fe0f}\u{20e3}"), lit("\u{fe0f}\u{20e3}"));
+        assert_eq!(contained("CMD.exe"), lit("cmd.exe"));
+        assert_eq!(contained("ab"), Need::True);
+        assert_eq!(contained("ΣΑΣ"), Need::True);
+        assert_eq!(all_of(vec![Need::True, lit("abc")]), lit("abc"));
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub(crate) enum StrTest {
     Suffix(String),
     /// The value contains the needle.
     Contains(String),
-    /// A wildcard pattern (`*`, `?` inside the value), compiled to an anchored regex.
-    Wildcard(Regex),
+    /// A wildcard pattern (`*`, `?` inside the value), compiled to an anchored regex,
+    /// with what its plain parts require of the value.
+    Wildcard { regex: Regex, required: Need },
     /// A regular expression (`re` modifier), on the value as it is.
     Regex(Regex),
 }
@@ -104,9 +105,16 @@ impl StrMatcher {
                     }
                 }
                 pattern.push('$');
-                StrTest::Wildcard(
-                    Regex::new(&pattern).map_err(|e| invalid(format!("wildcard pattern: {e}")))?,
-                )
+                let regex =
+                    Regex::new(&pattern).map_err(|e| invalid(format!("wildcard pattern: {e}")))?;
+                let required = literals::all_of(
+                    parts
+                        .iter()
+                        .filter_map(plain)
+                        .map(literals::contained)
+                        .collect(),
+                );
+                StrTest::Wildcard { regex, required }
             }
         };
         Ok(Self::new(test, cased))
@@ -170,6 +178,12 @@ impl StrMatcher {
         }
     }
 
+    /// The prefilter atom of a case-insensitive literal test, once indexed: when the
+    /// scan did not find it, the test does not match.
+    pub(crate) fn needle_atom(&self) -> Option<u32> {
+        self.needle().and(self.atom)
+    }
+
     /// Records the prefilter atom of this test's needle.
     pub(crate) fn set_atom(&mut self, atom: u32) {
         self.atom = Some(atom);
@@ -186,7 +200,7 @@ impl StrMatcher {
             StrTest::Exact(n) | StrTest::Prefix(n) | StrTest::Suffix(n) | StrTest::Contains(n) => {
                 Some(n.as_str())
             }
-            StrTest::Wildcard(_) | StrTest::Regex(_) => None,
+            StrTest::Wildcard { .. } | StrTest::Regex(_) => None,
         }
     }
 
@@ -202,7 +216,8 @@ impl StrMatcher {
             {
                 Need::Lit(n.to_ascii_lowercase())
             }
-            StrTest::Wildcard(regex) | StrTest::Regex(regex) => literals::required(regex.as_str()),
+            StrTest::Wildcard { required, .. } => required.clone(),
+            StrTest::Regex(regex) => literals::required(regex.as_str()),
             _ => Need::True,
         }
     }
@@ -230,7 +245,7 @@ impl StrMatcher {
                 Some(finder) => finder.find(text.as_bytes()).is_some(),
                 None => text.contains(n.as_str()),
             },
-            StrTest::Wildcard(regex) | StrTest::Regex(regex) => regex.is_match(text),
+            StrTest::Wildcard { regex, .. } | StrTest::Regex(regex) => regex.is_match(text),
         }
     }
 }
