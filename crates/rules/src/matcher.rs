@@ -10,6 +10,7 @@
 //! event folds once for all rules.
 
 use std::net::IpAddr;
+use std::ops::Range;
 
 use dozor_event::Value;
 use ipnet::IpNet;
@@ -270,19 +271,21 @@ impl StrMatcher {
                 return true;
             }
         }
-        folds
-            .texts(value)
-            .iter()
-            .any(|text| self.is_match_folded(text))
+        folds.any_text(value, |text| self.is_match_folded(text))
     }
 }
 
 /// The case-folded texts of the values one event's evaluation has looked at, each
-/// folded once however many rules test it. Keys are the values' addresses, which stay
-/// put while the event is borrowed; [`Folds::clear`] between events.
+/// folded once however many rules test it, into one buffer that is reused from event
+/// to event. Keys are the values' addresses, which stay put while the event is
+/// borrowed; [`Folds::clear`] between events.
 #[derive(Debug, Default)]
 pub(crate) struct Folds {
-    entries: Vec<(usize, Vec<String>)>,
+    /// Per value: its address and its texts' range in `spans`.
+    entries: Vec<(usize, Range<usize>)>,
+    /// Each folded text's range in `buf`.
+    spans: Vec<Range<usize>>,
+    buf: String,
     /// The prefilter's atoms found in this event, once it has scanned it.
     hits: Vec<u64>,
     scanned: bool,
@@ -292,6 +295,8 @@ impl Folds {
     /// Forgets the previous event.
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
+        self.spans.clear();
+        self.buf.clear();
         self.hits.clear();
         self.scanned = false;
     }
@@ -307,37 +312,54 @@ impl Folds {
         self.scanned.then_some(self.hits.as_slice())
     }
 
-    /// The folded texts of `value` (one per text form, as [`for_each_text`] visits them).
-    pub(crate) fn texts(&mut self, value: &Value) -> &[String] {
-        let index = self.entry(value);
-        &self.entries[index].1
+    /// Whether `f` holds for a folded text of `value` (one per text form, as
+    /// [`for_each_text`] visits them).
+    pub(crate) fn any_text(&mut self, value: &Value, mut f: impl FnMut(&str) -> bool) -> bool {
+        let texts = self.entry(value);
+        self.spans[texts]
+            .iter()
+            .any(|span| f(&self.buf[span.clone()]))
     }
 
     /// Hands each folded text of `value` to `scan` with the event's atom bits, which
     /// the prefilter sets as it finds needles: the texts it folds are the ones the
     /// matchers use later.
     pub(crate) fn scan_texts(&mut self, value: &Value, mut scan: impl FnMut(&str, &mut Vec<u64>)) {
-        let index = self.entry(value);
+        let texts = self.entry(value);
         self.scanned = true;
-        for text in &self.entries[index].1 {
-            scan(text, &mut self.hits);
+        for span in &self.spans[texts] {
+            scan(&self.buf[span.clone()], &mut self.hits);
         }
     }
 
-    fn entry(&mut self, value: &Value) -> usize {
+    /// The range in `spans` of the folded texts of `value`, folding them the first time.
+    fn entry(&mut self, value: &Value) -> Range<usize> {
         let key = std::ptr::from_ref(value) as usize;
-        match self.entries.iter().position(|(k, _)| *k == key) {
-            Some(i) => i,
-            None => {
-                let mut texts = Vec::new();
-                for_each_text(value, |t| {
-                    texts.push(fold(t).into_owned());
-                    false
-                });
-                self.entries.push((key, texts));
-                self.entries.len() - 1
-            }
+        if let Some((_, texts)) = self.entries.iter().find(|(k, _)| *k == key) {
+            return texts.clone();
         }
+        let first = self.spans.len();
+        let (buf, spans) = (&mut self.buf, &mut self.spans);
+        for_each_text(value, |text| {
+            let start = buf.len();
+            push_folded(buf, text);
+            spans.push(start..buf.len());
+            false
+        });
+        let texts = first..self.spans.len();
+        self.entries.push((key, texts.clone()));
+        texts
+    }
+}
+
+/// Appends `text` case-folded as [`fold`] folds it.
+fn push_folded(buf: &mut String, text: &str) {
+    if text.is_ascii() {
+        let start = buf.len();
+        buf.push_str(text);
+        buf[start..].make_ascii_lowercase();
+    } else {
+        buf.push_str(&text.to_lowercase());
     }
 }
 
@@ -454,6 +476,30 @@ mod tests {
         assert!(
             sigma("bot", true, true, false).is_match("https://api.telegram.org/BOT123/getUpdates")
         );
+    }
+
+    #[test]
+    fn folds_are_kept_per_value_and_match_fold() {
+        let mut folds = Folds::default();
+        let a = Value::from("C:\\Windows\\CMD.EXE");
+        let b = Value::List(vec![Value::from("ΣΑΣ ΑΣ"), Value::Int(42)]);
+        let mut seen = Vec::new();
+        for value in [&a, &b, &a] {
+            folds.any_text(value, |t| {
+                seen.push(t.to_owned());
+                false
+            });
+        }
+        let expected = [
+            r"c:\windows\cmd.exe",
+            &fold("ΣΑΣ ΑΣ"),
+            "42",
+            r"c:\windows\cmd.exe",
+        ];
+        assert_eq!(seen, expected);
+        assert_eq!(folds.entries.len(), 2);
+        folds.clear();
+        assert!(folds.buf.is_empty() && folds.hits().is_none());
     }
 
     #[test]

@@ -69,11 +69,33 @@ impl Req {
         }
     }
 
-    fn atoms(&self, out: &mut Vec<u32>) {
+    /// Atoms at least one of which every event that satisfies this condition holds,
+    /// chosen to be few and unlikely (long needles are rarer than short ones), with
+    /// their estimated cost; `None` when there are none (the condition is `True`).
+    /// A rule is a candidate only when one of these atoms is found.
+    fn trigger(&self, lens: &[usize]) -> Option<(Vec<u32>, f64)> {
         match self {
-            Req::True => {}
-            Req::Atom(a) => out.push(*a),
-            Req::All(parts) | Req::Any(parts) => parts.iter().for_each(|p| p.atoms(out)),
+            Req::True => None,
+            Req::Atom(a) => {
+                let len = lens.get(*a as usize).copied().unwrap_or(1).max(1);
+                Some((vec![*a], 1.0 + 8.0 / len as f64))
+            }
+            // Any part's trigger will do: take the cheapest.
+            Req::All(parts) => parts
+                .iter()
+                .filter_map(|p| p.trigger(lens))
+                .min_by(|a, b| a.1.total_cmp(&b.1)),
+            // Every part may be the one that holds: all their triggers are needed.
+            Req::Any(parts) => {
+                let mut atoms = Vec::new();
+                let mut cost = 0.0;
+                for part in parts {
+                    let (more, c) = part.trigger(lens)?;
+                    atoms.extend(more);
+                    cost += c;
+                }
+                Some((atoms, cost))
+            }
         }
     }
 }
@@ -93,6 +115,8 @@ fn set(bits: &mut [u64], i: usize) {
 pub(crate) struct Atoms {
     fields: Vec<(Accessor, HashMap<String, u32>)>,
     count: u32,
+    /// The needle length of each atom.
+    lens: Vec<usize>,
 }
 
 impl Atoms {
@@ -115,6 +139,7 @@ impl Atoms {
             .or_insert(next);
         if id == next {
             self.count += 1;
+            self.lens.push(needle.len());
         }
         Req::Atom(id)
     }
@@ -137,7 +162,7 @@ pub(crate) struct Prefilter {
     fields: Vec<(Accessor, AhoCorasick, Vec<u32>)>,
     atom_words: usize,
     rule_words: usize,
-    /// Rules a hit of each atom makes candidates.
+    /// Rules a hit of each atom may make candidates (see [`Req::trigger`]).
     atom_rules: Vec<Vec<u32>>,
     /// Rules that are always candidates (no constraint).
     always: Vec<u64>,
@@ -153,6 +178,7 @@ pub(crate) struct Scratch {
 impl Prefilter {
     /// Builds the automata for `atoms` and the index of `reqs` (one per rule).
     pub(crate) fn build(atoms: Atoms, reqs: Vec<Req>) -> Result<Self, aho_corasick::BuildError> {
+        let lens = atoms.lens;
         let mut fields = Vec::new();
         for (accessor, needles) in atoms.fields {
             let mut pairs: Vec<(String, u32)> = needles.into_iter().collect();
@@ -171,13 +197,12 @@ impl Prefilter {
         let rule_words = reqs.len().div_ceil(64);
         let mut always = vec![0u64; rule_words];
         for (r, req) in reqs.iter().enumerate() {
-            let mut used = Vec::new();
-            req.atoms(&mut used);
+            let Some((mut used, _)) = req.trigger(&lens) else {
+                set(&mut always, r);
+                continue;
+            };
             used.sort_unstable();
             used.dedup();
-            if used.is_empty() {
-                set(&mut always, r);
-            }
             for a in used {
                 atom_rules[a as usize].push(r as u32);
             }
@@ -242,6 +267,20 @@ mod tests {
         assert_eq!(Req::any(vec![Req::True, Req::Atom(1)]), Req::True);
         assert_eq!(Req::any(vec![]), Req::True);
         assert_eq!(Req::all(vec![]), Req::True);
+    }
+
+    #[test]
+    fn triggers_are_the_cheapest_necessary_atoms() {
+        let lens = [1, 20, 20, 3];
+        let req = Req::All(vec![
+            Req::Any(vec![Req::Atom(0), Req::Atom(3)]),
+            Req::Any(vec![Req::Atom(1), Req::Atom(2)]),
+        ]);
+        assert_eq!(req.trigger(&lens).map(|t| t.0), Some(vec![1, 2]));
+        let req = Req::Any(vec![Req::Atom(0), Req::All(vec![Req::Atom(1), Req::True])]);
+        assert_eq!(req.trigger(&lens).map(|t| t.0), Some(vec![0, 1]));
+        assert_eq!(Req::Any(vec![Req::Atom(0), Req::True]).trigger(&lens), None);
+        assert_eq!(Req::True.trigger(&lens), None);
     }
 
     #[test]
