@@ -1,5 +1,6 @@
 //! `dozor`: the Dozor SIEM command line.
 
+mod export;
 mod hunt;
 mod inputs;
 mod normalize;
@@ -30,6 +31,9 @@ enum Command {
     /// Validate and test rules.
     #[command(subcommand)]
     Rules(rules_cmd::Command),
+    /// Export what the rules watch for other products (block lists).
+    #[command(subcommand)]
+    Export(export::Command),
     /// List the supported formats.
     Formats,
     /// Print the taxonomy: every normalized field, its type and meaning.
@@ -53,6 +57,7 @@ fn run(command: Command) -> Result<i32> {
         Command::Serve(args) => serve::run(&args),
         Command::Hunt(args) => hunt::run(&args),
         Command::Rules(command) => rules_cmd::run(&command),
+        Command::Export(command) => export::run(&command),
         Command::Normalize(args) => normalize::run(&args).map(|()| 0),
         Command::Formats => {
             for format in dozor_formats::FORMATS {
