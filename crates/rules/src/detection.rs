@@ -96,11 +96,10 @@ impl Node {
             Node::All(children) => children.iter().all(|c| c.matches(event, folds)),
             Node::Any(children) => children.iter().any(|c| c.matches(event, folds)),
             Node::Item(item) => item.matches(event, folds),
-            Node::Keywords(matchers) => event.get(taxonomy::BODY).is_some_and(|body| {
-                matchers
-                    .iter()
-                    .any(|m| for_each_text(body, |t| m.is_match(t)))
-            }),
+            // The body is folded once for all keywords (and all rules).
+            Node::Keywords(matchers) => event
+                .get(taxonomy::BODY)
+                .is_some_and(|body| matchers.iter().any(|m| m.is_match_value(body, folds))),
         }
     }
 }
