@@ -117,6 +117,8 @@ pub(crate) struct Atoms {
     count: u32,
     /// The needle length of each atom.
     lens: Vec<usize>,
+    /// The atoms handed out since [`Atoms::take_used`] was last called.
+    used: Vec<u32>,
 }
 
 impl Atoms {
@@ -141,7 +143,17 @@ impl Atoms {
             self.count += 1;
             self.lens.push(needle.len());
         }
+        self.used.push(id);
         Req::Atom(id)
+    }
+
+    /// Every atom handed out since the last call: one rule's, whether its condition
+    /// needs them or its matchers only read their answers (under `not`, say).
+    pub(crate) fn take_used(&mut self) -> Vec<u32> {
+        let mut used = std::mem::take(&mut self.used);
+        used.sort_unstable();
+        used.dedup();
+        used
     }
 
     /// The condition `need` places on `field`, in atoms.
@@ -160,6 +172,10 @@ impl Atoms {
 pub(crate) struct Prefilter {
     /// Per field: its automaton and the atom of each pattern.
     fields: Vec<(Accessor, AhoCorasick, Vec<u32>)>,
+    /// Per rule group (see [`Prefilter::build`]): the fields its rules read atoms of,
+    /// one bit per entry of `fields`. An event is scanned only in the fields of the
+    /// groups its logsource selects.
+    group_fields: Vec<Vec<u64>>,
     atom_words: usize,
     rule_words: usize,
     /// Rules a hit of each atom may make candidates (see [`Req::trigger`]).
@@ -176,9 +192,35 @@ pub(crate) struct Scratch {
 }
 
 impl Prefilter {
-    /// Builds the automata for `atoms` and the index of `reqs` (one per rule).
-    pub(crate) fn build(atoms: Atoms, reqs: Vec<Req>) -> Result<Self, aho_corasick::BuildError> {
+    /// Builds the automata for `atoms` and the index of `reqs` (one per rule);
+    /// `used[r]` holds every atom rule `r`'s matchers read, and `groups` the rules of
+    /// each logsource group.
+    pub(crate) fn build(
+        atoms: Atoms,
+        reqs: Vec<Req>,
+        used: &[Vec<u32>],
+        groups: &[&[usize]],
+    ) -> Result<Self, aho_corasick::BuildError> {
         let lens = atoms.lens;
+        let mut field_of_atom = vec![0usize; atoms.count as usize];
+        for (f, (_, needles)) in atoms.fields.iter().enumerate() {
+            for id in needles.values() {
+                field_of_atom[*id as usize] = f;
+            }
+        }
+        let field_words = atoms.fields.len().div_ceil(64);
+        let group_fields = groups
+            .iter()
+            .map(|members| {
+                let mut mask = vec![0u64; field_words];
+                for &r in *members {
+                    for &atom in used.get(r).map_or(&[][..], Vec::as_slice) {
+                        set(&mut mask, field_of_atom[atom as usize]);
+                    }
+                }
+                mask
+            })
+            .collect();
         let mut fields = Vec::new();
         for (accessor, needles) in atoms.fields {
             let mut pairs: Vec<(String, u32)> = needles.into_iter().collect();
@@ -209,6 +251,7 @@ impl Prefilter {
         }
         Ok(Self {
             fields,
+            group_fields,
             atom_words: atom_count.div_ceil(64),
             rule_words,
             atom_rules,
@@ -217,12 +260,36 @@ impl Prefilter {
         })
     }
 
+    /// The fields the rules of the groups `selected` read, into `mask`.
+    pub(crate) fn fields_of(&self, selected: &[usize], mask: &mut Vec<u64>) {
+        mask.clear();
+        mask.resize(self.fields.len().div_ceil(64), 0);
+        for &g in selected {
+            if let Some(fields) = self.group_fields.get(g) {
+                for (word, bits) in mask.iter_mut().zip(fields) {
+                    *word |= bits;
+                }
+            }
+        }
+    }
+
     /// Marks in `scratch` the rules that may match `event`, and in `folds` the atoms
-    /// found (which answer the rules' literal tests later).
-    pub(crate) fn scan(&self, event: &Event, scratch: &mut Scratch, folds: &mut Folds) {
+    /// found (which answer the rules' literal tests later), scanning the fields in
+    /// `fields` (see [`Prefilter::fields_of`]); rules that read other fields' atoms
+    /// must not be evaluated.
+    pub(crate) fn scan(
+        &self,
+        event: &Event,
+        fields: &[u64],
+        scratch: &mut Scratch,
+        folds: &mut Folds,
+    ) {
         folds.clear();
         folds.hits_mut().resize(self.atom_words, 0);
-        for (accessor, automaton, ids) in &self.fields {
+        for (f, (accessor, automaton, ids)) in self.fields.iter().enumerate() {
+            if !bit(fields, f) {
+                continue;
+            }
             let Some(value) = accessor.get(event) else {
                 continue;
             };

@@ -67,6 +67,10 @@ pub struct Detector {
 pub struct MatchState {
     scratch: Scratch,
     folds: Folds,
+    /// The groups the event's logsource selects.
+    selected: Vec<usize>,
+    /// The fields their rules read.
+    fields: Vec<u64>,
 }
 
 impl Detector {
@@ -74,20 +78,26 @@ impl Detector {
     pub fn matching(&self, event: &Event, state: &mut MatchState, matched: &mut Vec<usize>) {
         matched.clear();
         let logsource = self.logsources.of(event);
-        let mut scanned = false;
-        for (scope, members) in &self.groups {
-            if scope.selects(&logsource) {
-                if !scanned {
-                    self.prefilter
-                        .scan(event, &mut state.scratch, &mut state.folds);
-                    scanned = true;
-                }
-                let scratch = &state.scratch;
-                let folds = &mut state.folds;
-                matched.extend(members.iter().copied().filter(|&r| {
-                    Prefilter::candidate(scratch, r) && self.rules[r].matches(event, folds)
-                }));
-            }
+        state.selected.clear();
+        state.selected.extend(
+            self.groups
+                .iter()
+                .enumerate()
+                .filter(|(_, (scope, _))| scope.selects(&logsource))
+                .map(|(g, _)| g),
+        );
+        if state.selected.is_empty() {
+            return;
+        }
+        self.prefilter.fields_of(&state.selected, &mut state.fields);
+        self.prefilter
+            .scan(event, &state.fields, &mut state.scratch, &mut state.folds);
+        for &g in &state.selected {
+            let scratch = &state.scratch;
+            let folds = &mut state.folds;
+            matched.extend(self.groups[g].1.iter().copied().filter(|&r| {
+                Prefilter::candidate(scratch, r) && self.rules[r].matches(event, folds)
+            }));
         }
         matched.sort_unstable();
     }
@@ -307,11 +317,18 @@ impl RuleSet {
             }
         }
         let mut atoms = Atoms::default();
-        let reqs = rules.iter_mut().map(|r| r.req(&mut atoms)).collect();
-        let prefilter = Prefilter::build(atoms, reqs).map_err(|e| RuleError::Content {
-            file: "(rule set)".into(),
-            reason: format!("literal index: {e}"),
-        })?;
+        let mut used = Vec::with_capacity(rules.len());
+        let mut reqs = Vec::with_capacity(rules.len());
+        for rule in &mut rules {
+            reqs.push(rule.req(&mut atoms));
+            used.push(atoms.take_used());
+        }
+        let members: Vec<&[usize]> = groups.iter().map(|(_, m)| m.as_slice()).collect();
+        let prefilter =
+            Prefilter::build(atoms, reqs, &used, &members).map_err(|e| RuleError::Content {
+                file: "(rule set)".into(),
+                reason: format!("literal index: {e}"),
+            })?;
         Ok(Self {
             detector: Arc::new(Detector {
                 rules,
