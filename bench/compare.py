@@ -45,18 +45,23 @@ LANES = {
 # RSigma runs about ten times slower with a second condition on its category rules, so
 # the timed runs use the pipeline without it and the strict one runs once, to compare
 # matches.
-SERVICE_CHANNELS = {
-    "security": "Security",
-    "system": "System",
-    "application": "Application",
-    "powershell": "Microsoft-Windows-PowerShell/Operational",
-    "powershell-classic": "Windows PowerShell",
-    "windefend": "Microsoft-Windows-Windows Defender/Operational",
-    "taskscheduler": "Microsoft-Windows-TaskScheduler/Operational",
-    "wmi": "Microsoft-Windows-WMI-Activity/Operational",
-    "bits-client": "Microsoft-Windows-Bits-Client/Operational",
-    "sysmon": "Microsoft-Windows-Sysmon/Operational",
-}
+SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
+
+
+def service_channels():
+    """Windows service -> channel, as content/logsources.yml derives services."""
+    import yaml
+
+    with open(os.path.join(ROOT, "content", "logsources.yml"), encoding="utf-8") as f:
+        entries = yaml.safe_load(f)
+    channels = {"sysmon": SYSMON_CHANNEL}
+    for entry in entries:
+        when, source = entry["when"], entry["logsource"]
+        if list(when) == ["event_src.subsys"] and "service" in source:
+            channels[source["service"]] = when["event_src.subsys"]
+    return channels
+
+
 POWERSHELL_CATEGORIES = {
     "ps_script": 4104,
     "ps_module": 4103,
@@ -89,8 +94,9 @@ def write_rsigma_pipeline(rules_dir, path, strict):
         "mapping": {"Provider_Name": "SourceName", "Computer": "Hostname"},
     }]
     sources = rule_logsources(rules_dir)
+    channels = service_channels()
     for service in sorted({s for _, s in sources if s}):
-        channel = SERVICE_CHANNELS.get(service, f"(no channel: {service})")
+        channel = channels.get(service, f"(no channel: {service})")
         items.append({
             "id": f"service_{service}",
             "type": "add_condition",
@@ -101,7 +107,7 @@ def write_rsigma_pipeline(rules_dir, path, strict):
         if category in POWERSHELL_CATEGORIES:
             conditions = {"EventID": POWERSHELL_CATEGORIES[category]}
         else:
-            conditions = {"Channel": SERVICE_CHANNELS["sysmon"]}
+            conditions = {"Channel": SYSMON_CHANNEL}
         items.append({
             "id": f"category_{category}",
             "type": "add_condition",
