@@ -22,7 +22,7 @@ use crate::error::RuleError;
 
 /// Whether `entry` is a DNS name (`api.telegram.org`) or a domain's subdomains
 /// (`*.ngrok.io`): dot-separated labels of letters, digits, `-` and `_`, at least two.
-pub fn is_domain_pattern(entry: &str) -> bool {
+pub(crate) fn is_domain_pattern(entry: &str) -> bool {
     let name = entry.strip_prefix("*.").unwrap_or(entry);
     let labels: Vec<&str> = name.split('.').collect();
     labels.len() >= 2
