@@ -30,7 +30,7 @@ impl Format for JsonEvents {
     }
 
     fn description(&self) -> &'static str {
-        "JSON events, one per line or as documents: Winlogbeat/Elastic Agent, NXLog/OTRF, Windows XML-as-JSON, or any object"
+        "JSON events, one per line or as documents: Winlogbeat/Elastic Agent, NXLog/OTRF, Windows XML-as-JSON, Zeek, or any object"
     }
 
     fn detect(&self, head: &[u8]) -> u8 {
@@ -179,12 +179,16 @@ fn from_json(value: &Json, ctx: &ReadContext, event: &mut Event) -> Result<(), P
     from_object(object, ctx, event)
 }
 
-/// Fills `event` from a JSON object that is not a Windows event.
+/// Fills `event` from a JSON object that is not a Windows event: a Zeek record, a
+/// shipper's envelope, or any object.
 fn from_object(
     object: &serde_json::Map<String, Json>,
     ctx: &ReadContext,
     event: &mut Event,
 ) -> Result<(), ParseError> {
+    if let Some(record) = crate::zeek::record_from_json(object) {
+        return crate::zeek::normalize(&record, event);
+    }
     if crate::shipped::read_shipped(object, ctx, event) {
         return Ok(());
     }

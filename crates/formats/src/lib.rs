@@ -31,6 +31,7 @@ mod teamcity;
 mod text;
 mod tomcat;
 mod windows;
+mod zeek;
 
 pub use format::{Collected, Format, ParseError, ReadContext, Reject, Sink};
 pub use message::MessageParser;

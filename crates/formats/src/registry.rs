@@ -8,6 +8,7 @@ use crate::syslog::Syslog;
 use crate::teamcity::TeamCity;
 use crate::tomcat::AccessLog;
 use crate::windows::{Evtx, WindowsXml};
+use crate::zeek::ZeekTsv;
 
 /// Every format Dozor reads, most specific first: on equal detection scores the
 /// earlier one wins.
@@ -15,6 +16,7 @@ pub static FORMATS: &[&dyn Format] = &[
     &Evtx,
     &WindowsXml,
     &JsonEvents,
+    &ZeekTsv,
     &Bind,
     &Dnsmasq,
     &TeamCity,
