@@ -127,6 +127,7 @@ never_panics! {
     json_never_panics => "json",
     windows_xml_never_panics => "windows-xml",
     evtx_never_panics => "evtx",
+    zeek_never_panics => "zeek",
 }
 
 #[test]
@@ -140,6 +141,7 @@ fn every_format_has_a_property_test() {
         "json",
         "windows-xml",
         "evtx",
+        "zeek",
     ];
     for format in dozor_formats::FORMATS {
         assert!(
