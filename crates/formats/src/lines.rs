@@ -20,6 +20,20 @@ pub(crate) fn read_lines(
     sink: &mut dyn Sink,
     mut parse: impl FnMut(&str, &mut Event) -> Result<(), ParseError>,
 ) -> io::Result<()> {
+    read_lines_with_headers(format, input, ctx, sink, |line, event| {
+        parse(line, event).map(|()| true)
+    })
+}
+
+/// [`read_lines`] for formats whose files also hold lines that are not records (Zeek's
+/// `#` header lines): `parse` answers `Ok(false)` for those, and no event is made.
+pub(crate) fn read_lines_with_headers(
+    format: &'static str,
+    input: &mut dyn BufRead,
+    ctx: &ReadContext,
+    sink: &mut dyn Sink,
+    mut parse: impl FnMut(&str, &mut Event) -> Result<bool, ParseError>,
+) -> io::Result<()> {
     let mut reader = LineReader::new(input, ctx.max_record);
     while let Some(line) = reader.next_line()? {
         let (number, bytes) = match line {
@@ -47,10 +61,11 @@ pub(crate) fn read_lines(
             Ok(text) => {
                 let mut event = Event::new();
                 match parse(text, &mut event) {
-                    Ok(()) => {
+                    Ok(true) => {
                         stamp(&mut event, format, text, ctx);
                         sink.event(event);
                     }
+                    Ok(false) => {}
                     Err(e) => sink.reject(Reject::new(format, ctx, number, e.0, bytes)),
                 }
             }

@@ -9,12 +9,11 @@ use std::borrow::Cow;
 use std::io::{self, BufRead};
 use std::net::IpAddr;
 
-use dozor_collect::{Line, LineReader};
 use dozor_event::{Event, Timestamp, Value, taxonomy as t};
 
 use crate::bind::dns_request;
-use crate::format::{Format, ParseError, ReadContext, Reject, Sink};
-use crate::lines::{stamp, text_of};
+use crate::format::{Format, ParseError, ReadContext, Sink};
+use crate::lines::read_lines_with_headers;
 
 /// Zeek's tab-separated logs.
 pub(crate) struct ZeekTsv;
@@ -98,45 +97,13 @@ impl Format for ZeekTsv {
             empty: "(empty)".into(),
             ..Header::default()
         };
-        let mut reader = LineReader::new(input, ctx.max_record);
-        while let Some(line) = reader.next_line()? {
-            let (number, bytes) = match line {
-                Line::Record { number, bytes } => (number, bytes),
-                Line::TooLong { number, len, head } => {
-                    let reason = format!(
-                        "record of {len} bytes exceeds the limit of {} bytes",
-                        ctx.max_record
-                    );
-                    let mut reject = Reject::new(self.name(), ctx, number, reason, head);
-                    reject.len = len;
-                    sink.reject(reject);
-                    continue;
-                }
-            };
-            let text = match text_of(bytes) {
-                Ok(text) => text,
-                Err(reason) => {
-                    sink.reject(Reject::new(self.name(), ctx, number, reason, bytes));
-                    continue;
-                }
-            };
-            if text.trim().is_empty() {
-                continue;
-            }
-            if let Some(directive) = text.strip_prefix('#') {
+        read_lines_with_headers(self.name(), input, ctx, sink, |line, event| {
+            if let Some(directive) = line.strip_prefix('#') {
                 header.apply(directive);
-                continue;
+                return Ok(false);
             }
-            let mut event = Event::new();
-            match header.record(text).and_then(|r| normalize(&r, &mut event)) {
-                Ok(()) => {
-                    stamp(&mut event, self.name(), text, ctx);
-                    sink.event(event);
-                }
-                Err(e) => sink.reject(Reject::new(self.name(), ctx, number, e.0, bytes)),
-            }
-        }
-        Ok(())
+            normalize(&header.record(line)?, event).map(|()| true)
+        })
     }
 }
 
