@@ -4,6 +4,7 @@ use crate::bind::Bind;
 use crate::dnsmasq::Dnsmasq;
 use crate::format::Format;
 use crate::json::JsonEvents;
+use crate::squid::SquidAccess;
 use crate::syslog::Syslog;
 use crate::teamcity::TeamCity;
 use crate::tomcat::AccessLog;
@@ -21,6 +22,7 @@ pub static FORMATS: &[&dyn Format] = &[
     &Dnsmasq,
     &TeamCity,
     &AccessLog,
+    &SquidAccess,
     &Syslog,
 ];
 

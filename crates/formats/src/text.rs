@@ -152,6 +152,27 @@ pub(crate) fn bsd_timestamp(s: &[u8], reference: Timestamp) -> Option<(Timestamp
     Some((ts, at + 1 + n))
 }
 
+/// Parses Unix epoch seconds with an optional fraction of up to nine digits
+/// (`1795841121.092`), as Zeek, Squid and auditd write their times.
+pub(crate) fn epoch_seconds(text: &str) -> Option<Timestamp> {
+    let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if seconds.is_empty()
+        || seconds.len() > 12
+        || !seconds.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 9
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let seconds: i64 = seconds.parse().ok()?;
+    let nanos = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0i32, |acc, b| acc * 10 + i32::from(b - b'0'));
+    Timestamp::new(seconds, nanos).ok()
+}
+
 /// Sets `hostname` and, when `host` has a dot and is not an address, `fqdn`, both
 /// lowercase; an address goes to `ip` instead.
 pub(crate) fn set_host(
@@ -259,6 +280,22 @@ mod tests {
         assert_eq!(p.name, "cmd.exe");
         let p = WinPath::new("<unknown process>");
         assert_eq!((p.name.as_str(), p.folder), ("<unknown process>", None));
+    }
+
+    #[test]
+    fn epoch_forms() {
+        assert_eq!(
+            epoch_seconds("1795841121.092"),
+            Some(ts("2026-11-28T04:45:21.092Z"))
+        );
+        assert_eq!(epoch_seconds("0"), Some(Timestamp::UNIX_EPOCH));
+        assert_eq!(
+            epoch_seconds("1.000000001"),
+            Some(ts("1970-01-01T00:00:01.000000001Z"))
+        );
+        for bad in ["", ".5", "1.2.3", "12a", "1.0123456789", "99999999999999"] {
+            assert_eq!(epoch_seconds(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Access logs in the NCSA common and combined layouts, as Tomcat's `AccessLogValve`
 //! writes them for TeamCity (`localhost_access_log.*.txt`) and as most web servers and
-//! proxies do. Extra fields after the combined ones are kept under `raw.extra`.
+//! proxies do. Extra fields after the combined ones are kept under `raw.extra`; Squid's
+//! `combined` layout ends in its `result:hierarchy` codes, which make the event a
+//! proxy's (as from its native log). A proxied request's destination (absolute URL,
+//! `CONNECT host:port`) goes to `dst.*`.
 
 use std::io::{self, BufRead};
 use std::net::IpAddr;
@@ -9,7 +12,9 @@ use dozor_event::{Event, taxonomy as t};
 use jiff::civil::Date;
 
 use crate::format::{Format, ParseError, ReadContext, Sink};
+use crate::http::set_destination;
 use crate::lines::{line_score, read_lines};
+use crate::squid::{set_outcome, set_request};
 use crate::text::{clock, digits, month_number, utc};
 
 /// Common/combined access logs.
@@ -70,10 +75,8 @@ fn parse(line: &str, event: &mut Event) -> Result<(), ParseError> {
     let method = parts.next().unwrap_or_default();
     match (parts.next(), parts.next()) {
         (Some(target), version) => {
-            event.set(t::OBJECT_TYPE, method);
-            event.set(t::HTTP_METHOD, method);
-            event.set(t::OBJECT_QUERY, target);
-            event.set(t::HTTP_URL, target);
+            set_request(event, method, target);
+            set_destination(event, method, target);
             if let Some(version) = version {
                 event.set(t::HTTP_VERSION, version);
             }
@@ -81,30 +84,73 @@ fn parse(line: &str, event: &mut Event) -> Result<(), ParseError> {
         // A request line that is not "METHOD target" (a scanner's garbage) is kept as is.
         _ => event.set_raw("request", request),
     }
-    event.set(t::HTTP_STATUS, status);
+    // Squid logs 0 for a request that got no response.
+    if status != 0 {
+        event.set(t::HTTP_STATUS, status);
+    }
     if let Ok(n) = bytes.parse::<i64>() {
         event.set(t::HTTP_BYTES, n);
     }
-    event.set(t::ACTION, "execute");
-    event.set(t::OBJECT, "request");
-    event.set(t::STATUS, if status < 400 { "success" } else { "failure" });
-    event.set(t::MSGID, "access");
-    event.set(t::IMPORTANCE, "info");
-    let mut tail = tail.trim_start();
-    for field in [t::HTTP_REFERRER, t::HTTP_USER_AGENT] {
-        let Some(quoted) = tail.strip_prefix('"') else {
-            break;
-        };
-        let (value, after) = split_quoted(quoted).ok_or("unterminated quoted field")?;
-        if value != "-" {
+    let (referrer, agent, extra) = quoted_tail(tail.trim_start())?;
+    for (field, value) in [(t::HTTP_REFERRER, referrer), (t::HTTP_USER_AGENT, agent)] {
+        if let Some(value) = value.filter(|v| *v != "-") {
             event.set(field, value);
         }
-        tail = after.trim_start();
     }
-    if !tail.is_empty() {
-        event.set_raw("extra", tail);
+    match extra.split_once(':').filter(|_| is_squid_codes(extra)) {
+        Some((code, hierarchy)) => set_outcome(event, code, hierarchy, status),
+        None => {
+            event.set(t::EVENT_SRC_CATEGORY, "Web server");
+            event.set(t::ACTION, "execute");
+            event.set(t::OBJECT, "request");
+            event.set(t::STATUS, if status < 400 { "success" } else { "failure" });
+            event.set(t::MSGID, "access");
+            event.set(t::IMPORTANCE, "info");
+            if !extra.is_empty() {
+                event.set_raw("extra", extra);
+            }
+        }
     }
     Ok(())
+}
+
+/// The combined layout's `"referer" "agent"` and what follows them. Tomcat and Apache
+/// escape quotes inside these fields; Squid does not, so a field whose closing quote
+/// is not followed by a blank (or the end) runs on to the next `" "` (the referrer)
+/// or to the last quote of the line (the agent).
+fn quoted_tail(tail: &str) -> Result<(Option<&str>, Option<&str>, &str), ParseError> {
+    let Some(quoted) = tail.strip_prefix('"') else {
+        return Ok((None, None, tail));
+    };
+    let (referrer, after) = match split_quoted(quoted) {
+        Some((value, after)) if after.is_empty() || after.starts_with(' ') => (value, after),
+        _ => match quoted.find("\" \"") {
+            Some(at) => (&quoted[..at], &quoted[at + 1..]),
+            None => return Err("unterminated quoted field".into()),
+        },
+    };
+    let after = after.trim_start();
+    let Some(quoted) = after.strip_prefix('"') else {
+        return Ok((Some(referrer), None, after));
+    };
+    let (agent, extra) = match split_quoted(quoted) {
+        Some((value, extra)) if extra.is_empty() || extra.starts_with(' ') => (value, extra),
+        _ => match quoted.rfind('"') {
+            Some(at) => (&quoted[..at], &quoted[at + 1..]),
+            None => return Err("unterminated quoted field".into()),
+        },
+    };
+    Ok((Some(referrer), Some(agent), extra.trim()))
+}
+
+/// Whether `extra` is Squid's `%Ss:%Sh`, such as `TCP_TUNNEL:HIER_DIRECT`.
+fn is_squid_codes(extra: &str) -> bool {
+    extra.split_once(':').is_some_and(|(code, hierarchy)| {
+        hierarchy.starts_with("HIER_")
+            && [code, hierarchy]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+    })
 }
 
 /// The text up to the closing `"` (honouring `\"`), and what follows it.
@@ -168,6 +214,37 @@ mod tests {
         assert_eq!(ev.get(t::HTTP_STATUS), Some(&Value::Int(200)));
         assert_eq!(ev.get_str(t::SUBJECT_ACCOUNT_NAME), Some("admin"));
         assert_eq!(ev.raw("extra"), Some(&Value::from("12")));
+        assert!(ev.check_kinds().is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn squid_combined_line() -> Result<(), ParseError> {
+        let mut ev = Event::new();
+        parse(
+            r#"127.0.0.1 - - [28/Nov/2026:04:45:31 +0000] "GET http://pastebin.com/raw/abc123 HTTP/1.1" 403 3429 "-" "curl "quoted" agent" TCP_DENIED:HIER_NONE"#,
+            &mut ev,
+        )?;
+        assert_eq!(
+            ev.get_str(t::HTTP_USER_AGENT),
+            Some(r#"curl "quoted" agent"#)
+        );
+        assert_eq!(ev.get_str(t::EVENT_SRC_TITLE), Some("squid"));
+        assert_eq!(ev.raw("result_code"), Some(&Value::from("TCP_DENIED")));
+        assert_eq!(ev.get_str(t::DST_HOST), Some("pastebin.com"));
+        assert_eq!(ev.get_str(t::STATUS), Some("failure"));
+        assert_eq!(ev.raw("extra"), None);
+        let mut ev = Event::new();
+        parse(
+            r#"127.0.0.1 - - [28/Nov/2026:04:45:21 +0000] "CONNECT api.telegram.org:443 HTTP/1.1" 200 7167 "a "b" c" "python-requests/2.31.0" TCP_TUNNEL:HIER_DIRECT"#,
+            &mut ev,
+        )?;
+        assert_eq!(ev.get_str(t::HTTP_REFERRER), Some(r#"a "b" c"#));
+        assert_eq!(
+            ev.get_str(t::HTTP_USER_AGENT),
+            Some("python-requests/2.31.0")
+        );
+        assert_eq!(ev.get(t::DST_PORT), Some(&Value::from(443u16)));
         assert!(ev.check_kinds().is_ok());
         Ok(())
     }

@@ -339,17 +339,7 @@ fn dns(record: &ZeekRecord<'_>, event: &mut Event) {
 
 /// `ts`: seconds since the epoch with a fraction (TSV) or RFC 3339 (JSON).
 fn zeek_time(text: &str) -> Option<Timestamp> {
-    let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if !seconds.is_empty()
-        && seconds.bytes().all(|b| b.is_ascii_digit())
-        && fraction.len() <= 9
-        && fraction.bytes().all(|b| b.is_ascii_digit())
-    {
-        let seconds: i64 = seconds.parse().ok()?;
-        let nanos: i32 = format!("{fraction:0<9}").parse().ok()?;
-        return Timestamp::new(seconds, nanos).ok();
-    }
-    crate::windows::parse_time(text)
+    crate::text::epoch_seconds(text).or_else(|| crate::windows::parse_time(text))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ const FOLDERS: &[(&str, &str)] = &[
     ("access-log", "access-log"),
     ("bind", "bind"),
     ("dnsmasq", "dnsmasq"),
+    ("squid", "squid"),
     ("syslog", "syslog"),
     ("teamcity", "teamcity"),
     ("windows", "windows-xml"),

@@ -49,6 +49,7 @@ fn real_lines() -> Vec<Vec<u8>> {
         "syslog",
         "teamcity",
         "access-log",
+        "squid",
         "windows",
     ] {
         for entry in std::fs::read_dir(format!("{root}/{dir}")).expect("fixture folder") {
@@ -89,7 +90,10 @@ fn damaged_line() -> impl Strategy<Value = Vec<u8>> {
 
 /// Formats whose records are lines, one event or reject each.
 fn one_record_per_line(format: &str) -> bool {
-    matches!(format, "bind" | "dnsmasq" | "syslog" | "access-log")
+    matches!(
+        format,
+        "bind" | "dnsmasq" | "syslog" | "access-log" | "squid"
+    )
 }
 
 macro_rules! never_panics {
@@ -124,6 +128,7 @@ never_panics! {
     syslog_never_panics => "syslog",
     teamcity_never_panics => "teamcity",
     access_log_never_panics => "access-log",
+    squid_never_panics => "squid",
     json_never_panics => "json",
     windows_xml_never_panics => "windows-xml",
     evtx_never_panics => "evtx",
@@ -138,6 +143,7 @@ fn every_format_has_a_property_test() {
         "syslog",
         "teamcity",
         "access-log",
+        "squid",
         "json",
         "windows-xml",
         "evtx",
