@@ -16,6 +16,7 @@
 //! binary and structured formats use maintained crates (`evtx`, `roxmltree`,
 //! `serde_json`).
 
+mod auditd;
 mod bind;
 mod dnsmasq;
 mod flat_json;

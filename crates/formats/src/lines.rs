@@ -113,9 +113,11 @@ pub(crate) fn text_of(bytes: &[u8]) -> Result<&str, String> {
     Ok(text)
 }
 
-/// A control byte other than tab: the mark of binary data in a text line.
+/// A control byte other than tab and the group separator (0x1d, which auditd's
+/// `ENRICHED` layout puts before its interpreted fields): the mark of binary data in a
+/// text line.
 fn is_control(b: u8) -> bool {
-    b < 0x20 && b != b'\t'
+    b < 0x20 && b != b'\t' && b != 0x1d
 }
 
 /// Whether `bytes` holds a control byte, checked a block at a time (the compiler
@@ -153,15 +155,15 @@ pub(crate) fn line_score(head: &[u8], accepts: impl Fn(&str) -> bool) -> u8 {
 }
 
 /// Like [`read_lines`], for formats whose records may continue over several lines
-/// (a Java stack trace under a log line): a line for which `starts_record` is false is
-/// appended to the record before it. Lines before the first record start are
-/// rejected.
+/// (a Java stack trace under a log line, the records of one audit event): a line for
+/// which `starts_record` is false is appended to the record before it. Lines before
+/// the first record start, and lines that are not text, are rejected on their own.
 pub(crate) fn read_multiline(
     format: &'static str,
     input: &mut dyn BufRead,
     ctx: &ReadContext,
     sink: &mut dyn Sink,
-    starts_record: impl Fn(&str) -> bool,
+    mut starts_record: impl FnMut(&str) -> bool,
     mut parse: impl FnMut(&str, &mut Event) -> Result<(), ParseError>,
 ) -> io::Result<()> {
     let mut reader = LineReader::new(input, ctx.max_record);
@@ -192,23 +194,18 @@ pub(crate) fn read_multiline(
                 continue;
             }
         };
-        let text = match std::str::from_utf8(bytes) {
+        if is_blank(bytes) {
+            continue;
+        }
+        let text = match text_of(bytes) {
             Ok(text) => text,
-            Err(e) => {
-                let reason = format!("invalid UTF-8 at byte {}", e.valid_up_to());
+            Err(reason) => {
                 sink.reject(Reject::new(format, ctx, number, reason, bytes));
                 continue;
             }
         };
-        if text.trim().is_empty() {
-            continue;
-        }
         if starts_record(text) {
             flush(&mut record, record_line, sink);
-            if let Err(reason) = text_of(bytes) {
-                sink.reject(Reject::new(format, ctx, number, reason, bytes));
-                continue;
-            }
             record.push_str(text);
             record_line = number;
         } else if record.is_empty() {

@@ -1,5 +1,6 @@
 //! The list of every format, and detection.
 
+use crate::auditd::Auditd;
 use crate::bind::Bind;
 use crate::dnsmasq::Dnsmasq;
 use crate::format::Format;
@@ -18,6 +19,7 @@ pub static FORMATS: &[&dyn Format] = &[
     &WindowsXml,
     &JsonEvents,
     &ZeekTsv,
+    &Auditd,
     &Bind,
     &Dnsmasq,
     &TeamCity,

@@ -12,6 +12,7 @@ use dozor_formats::{Collected, ReadContext};
 /// Which format each fixture folder holds.
 const FOLDERS: &[(&str, &str)] = &[
     ("access-log", "access-log"),
+    ("auditd", "auditd"),
     ("bind", "bind"),
     ("dnsmasq", "dnsmasq"),
     ("squid", "squid"),

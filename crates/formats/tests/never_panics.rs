@@ -50,6 +50,7 @@ fn real_lines() -> Vec<Vec<u8>> {
         "teamcity",
         "access-log",
         "squid",
+        "auditd",
         "windows",
     ] {
         for entry in std::fs::read_dir(format!("{root}/{dir}")).expect("fixture folder") {
@@ -129,6 +130,7 @@ never_panics! {
     teamcity_never_panics => "teamcity",
     access_log_never_panics => "access-log",
     squid_never_panics => "squid",
+    auditd_never_panics => "auditd",
     json_never_panics => "json",
     windows_xml_never_panics => "windows-xml",
     evtx_never_panics => "evtx",
@@ -144,6 +146,7 @@ fn every_format_has_a_property_test() {
         "teamcity",
         "access-log",
         "squid",
+        "auditd",
         "json",
         "windows-xml",
         "evtx",
