@@ -4,6 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use dozor_analytics::{Analytics, AnalyticsConfig, Watched};
 use dozor_collect::DEFAULT_MAX_RECORD;
 use dozor_event::Event;
 use dozor_formats::{Reject, Sink};
@@ -47,11 +48,25 @@ pub struct Args {
     /// correlations are applied in input order, so every count gives the same alerts.
     #[arg(long)]
     threads: Option<usize>,
+    /// Also run the stateful analytics (first seen, beaconing) on event time, before
+    /// the rules see each event; they judge events in order, so detection runs on one
+    /// thread.
+    #[arg(long)]
+    analytics: bool,
+    /// Start the analytics from the baselines saved in FILE, if it exists, and save
+    /// them there at the end (implies --analytics).
+    #[arg(long, value_name = "FILE")]
+    analytics_state: Option<PathBuf>,
+    /// How long each host's first-seen baseline learns before reporting: a number and
+    /// a unit, `s`, `m`, `h` or `d` (`7d`, `36h`).
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = duration_ms)]
+    learning: i64,
 }
 
 /// Feeds every event to the rule set and prints alerts as they come.
 struct Hunter<W: Write> {
     rules: RuleSet,
+    analytics: Option<Analytics>,
     out: W,
     kind: OutputKind,
     alerts: Vec<Alert>,
@@ -133,8 +148,11 @@ impl<W: Write> Hunter<W> {
 }
 
 impl<W: Write> Sink for Hunter<W> {
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, mut event: Event) {
         self.count_event();
+        if let Some(analytics) = self.analytics.as_mut() {
+            analytics.observe(&mut event, &mut self.alerts);
+        }
         self.rules.evaluate(&event, &mut self.alerts);
         self.print_alerts(None);
     }
@@ -189,7 +207,16 @@ fn print_alert(
                 alert.rule.title,
                 alert.rule.techniques.join(","),
                 alert.events.len()
-            )
+            )?;
+            if !alert.details.is_empty() {
+                let details: Vec<String> = alert
+                    .details
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
+                writeln!(out, "{:<24} {}", "", details.join("; "))?;
+            }
+            Ok(())
         }
     }
 }
@@ -546,6 +573,49 @@ impl InOrder {
     }
 }
 
+/// The analytics `args` ask for, from their saved state when there is one.
+fn analytics_of(args: &Args, rules: &RuleSet) -> Result<Option<Analytics>> {
+    if !args.analytics && args.analytics_state.is_none() {
+        return Ok(None);
+    }
+    let config = AnalyticsConfig {
+        learning_ms: args.learning,
+        ..AnalyticsConfig::default()
+    };
+    let saved = match &args.analytics_state {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read {}", path.display()));
+            }
+        },
+        None => None,
+    };
+    let watched = Watched::from_lists(rules.domain_lists());
+    Ok(Some(match saved {
+        Some(text) => Analytics::restore(&text, config, watched)?,
+        None => Analytics::new(config, watched),
+    }))
+}
+
+/// Milliseconds of a duration such as `7d`, `36h`, `90m`, `30s`.
+fn duration_ms(text: &str) -> Result<i64, String> {
+    let split = text.len().saturating_sub(1);
+    let (number, unit) = text.split_at(split);
+    let unit_ms: i64 = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("{text:?}: give a number and a unit, s, m, h or d")),
+    };
+    number
+        .parse::<u32>()
+        .map(|n| i64::from(n) * unit_ms)
+        .map_err(|_| format!("{text:?}: give a number and a unit, s, m, h or d"))
+}
+
 /// Runs `dozor hunt`; the exit code is 0 without alerts, 1 with alerts.
 pub fn run(args: &Args) -> Result<i32> {
     let forced = args.format.as_deref().map(format_named).transpose()?;
@@ -563,9 +633,11 @@ pub fn run(args: &Args) -> Result<i32> {
             report.rejected.len()
         );
     }
+    let analytics = analytics_of(args, &rules)?;
     let stdout = io::stdout().lock();
     let mut hunter = Hunter {
         rules,
+        analytics,
         out: BufWriter::new(stdout),
         kind: args.output,
         alerts: Vec::new(),
@@ -579,7 +651,7 @@ pub fn run(args: &Args) -> Result<i32> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
-    if threads == 1 {
+    if threads == 1 || hunter.analytics.is_some() {
         read_inputs(&args.paths, forced, DEFAULT_MAX_RECORD, &mut hunter)?;
     } else {
         read_parallel(&args.paths, forced, threads, &mut hunter)?;
@@ -593,6 +665,10 @@ pub fn run(args: &Args) -> Result<i32> {
             "dozor: correlation state full: {} hits evicted",
             hunter.rules.evicted()
         );
+    }
+    if let (Some(path), Some(analytics)) = (&args.analytics_state, &hunter.analytics) {
+        std::fs::write(path, analytics.save())
+            .with_context(|| format!("cannot save the analytics state to {}", path.display()))?;
     }
     eprintln!(
         "dozor: {} events, {} rejected records, {} alerts",

@@ -3,7 +3,8 @@
 //! Names and meanings follow the reference SIEM's taxonomy (`subject` acts on `object`
 //! with `action`, ending in `status`; `src`/`dst` are the network ends; `event_src` is
 //! the system that wrote the record). Fields that the reference has no name for are
-//! Dozor extensions under their own prefix (`dns.*`, `http.*`) and say so.
+//! Dozor extensions under their own prefix (`dns.*`, `http.*`, `baseline.*`, `beacon.*`)
+//! and say so.
 //!
 //! A normalizer sets fields through the constants below, so a field that is not
 //! declared here cannot be set. `dozor fields` prints this table.
@@ -334,6 +335,12 @@ taxonomy! {
     HTTP_REFERRER = "http.referrer": Str;
     /// Dozor extension. Size of the response body in bytes.
     HTTP_BYTES = "http.bytes": Int;
+    /// Dozor extension (first-seen analytic). The client first used the network after the host's learning period.
+    BASELINE_NEW_CLIENT = "baseline.new_client": Bool;
+    /// Dozor extension (first-seen analytic). The client first reached this destination after the learning period.
+    BASELINE_NEW_DESTINATION = "baseline.new_destination": Bool;
+    /// Dozor extension (beaconing analytic). Median interval, ms, of the regular contacts with this destination.
+    BEACON_INTERVAL = "beacon.interval": Int;
 }
 
 #[cfg(test)]

@@ -39,7 +39,8 @@ impl RuleRef {
     }
 }
 
-/// A rule's match: the rule, when, the correlation group, and every event behind it.
+/// A rule's match (or an analytic's finding): the rule, when, the correlation group,
+/// every event behind it, and an analytic's explanation.
 #[derive(Debug, Clone)]
 pub struct Alert {
     /// The rule.
@@ -50,6 +51,9 @@ pub struct Alert {
     pub group: Vec<(String, String)>,
     /// The events that made it fire, in time order.
     pub events: Vec<Event>,
+    /// For analytics: their explanation, as ordered name/value pairs (what was new,
+    /// the interval statistics); empty for rules.
+    pub details: Vec<(String, String)>,
 }
 
 impl Alert {
@@ -124,6 +128,10 @@ impl Alert {
             rendered,
         };
         map.serialize_entry("events", &events)?;
+        if !self.details.is_empty() {
+            let details = self.details.iter().map(|(k, v)| (k, v));
+            map.serialize_entry("details", &GroupJson(details))?;
+        }
         map.end()
     }
 }
@@ -178,6 +186,7 @@ mod tests {
             time: None,
             group: vec![("src.ip".into(), "10.0.0.5".into())],
             events: vec![event],
+            details: Vec::new(),
         };
         let expected = json!({
             "rule": {"id": "r1", "title": "T", "level": "high", "tags": ["attack.t1102.002"],
@@ -194,5 +203,18 @@ mod tests {
             ..alert
         };
         assert_eq!(ungrouped.to_json()["group"], Json::Null);
+        let explained = Alert {
+            details: vec![
+                ("contacts".into(), "12".into()),
+                ("jitter".into(), "4%".into()),
+            ],
+            ..ungrouped
+        };
+        let json = explained.to_json();
+        assert_eq!(json["details"], json!({"contacts": "12", "jitter": "4%"}));
+        assert_eq!(
+            serde_json::to_string(&explained).ok(),
+            Some(json.to_string())
+        );
     }
 }

@@ -239,6 +239,7 @@ impl Correlation {
             time,
             group: self.group_by.iter().cloned().zip(group).collect(),
             events: window.into_iter().flat_map(|h| h.events).collect(),
+            details: Vec::new(),
         })
     }
 

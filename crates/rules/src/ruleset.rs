@@ -116,6 +116,7 @@ pub struct RuleSet {
     max_entries: usize,
     evicted: u64,
     report: LoadReport,
+    domain_lists: Vec<(String, Vec<String>)>,
 }
 
 impl RuleSet {
@@ -346,7 +347,19 @@ impl RuleSet {
             max_entries: options.max_correlation_entries,
             evicted: 0,
             report,
+            domain_lists: lists
+                .domain_lists()
+                .map(|(name, entries)| (name.to_owned(), entries.to_vec()))
+                .collect(),
         })
+    }
+
+    /// The lists of DNS names (`kind: domains`) the rules were loaded with, by name:
+    /// the services the pack watches, for analytics and block lists.
+    pub fn domain_lists(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.domain_lists
+            .iter()
+            .map(|(name, entries)| (name.as_str(), entries.as_slice()))
     }
 
     /// What loading found.
@@ -406,6 +419,7 @@ impl RuleSet {
                     time: event.time(),
                     group: Vec::new(),
                     events: vec![event.clone()],
+                    details: Vec::new(),
                 });
             }
             for i in 0..self.rule_feeds[r].len() {

@@ -1,0 +1,181 @@
+//! Detect, stateful: analytics that keep per-entity memory across events and restarts,
+//! for what single-event rules cannot see (MITRE ATT&CK DS0029, network traffic):
+//!
+//! - [`first_seen`]: per host, which clients (processes, or User-Agents behind a proxy)
+//!   use the network and which destinations each reaches; after a learning period a new
+//!   client or a new destination raises an alert saying what was new and how old the
+//!   baseline is;
+//! - [`beaconing`]: per source and destination, the times of contact; contacts at
+//!   regular intervals (a bot polling `getUpdates`) mark the event with the interval,
+//!   and raise an alert with the interval statistics when the destination is one of the
+//!   watched web services (the `kind: domains` lists): software updaters and
+//!   telemetry beacon too, so a regular series alone is evidence, not an incident.
+//!
+//! Both run on event time, not wall-clock time, so a replay or an offline hunt gives
+//! the same answers as the live run. Both mark the event they judge (`baseline.*`,
+//! `beacon.interval`) before the rules see it, so rules can combine them with anything
+//! else. Their state serializes to JSON ([`Analytics::save`], [`Analytics::restore`]),
+//! which the service stores with its journal checkpoint.
+
+pub mod beaconing;
+pub mod first_seen;
+mod network;
+mod watched;
+
+use dozor_event::Event;
+use dozor_rules::{Alert, RuleRef};
+use serde::{Deserialize, Serialize};
+
+pub use network::NetworkUse;
+pub use watched::Watched;
+
+/// Why analytics state could not be restored.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    /// The saved state is not what this version writes.
+    #[error("analytics state is unreadable: {0}")]
+    State(#[from] serde_json::Error),
+}
+
+/// Settings of the analytics.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsConfig {
+    /// First seen: how long a host's baseline learns before anything new is reported, ms.
+    pub learning_ms: i64,
+    /// Beaconing: the fewest contacts that make a series.
+    pub beacon_min_contacts: usize,
+    /// Beaconing: the largest coefficient of variation (standard deviation over mean)
+    /// of the intervals that still counts as regular.
+    pub beacon_max_cv: f64,
+    /// Beaconing: the shortest median interval considered, ms (faster is a session).
+    pub beacon_min_interval_ms: i64,
+    /// Beaconing: the longest median interval considered, ms.
+    pub beacon_max_interval_ms: i64,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        Self {
+            learning_ms: 7 * 24 * 3600 * 1000,
+            beacon_min_contacts: 10,
+            beacon_max_cv: 0.2,
+            beacon_min_interval_ms: 5_000,
+            beacon_max_interval_ms: 6 * 3600 * 1000,
+        }
+    }
+}
+
+/// Every analytic, with its state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Analytics {
+    #[serde(skip)]
+    config: AnalyticsConfig,
+    #[serde(skip)]
+    watched: Watched,
+    first_seen: first_seen::FirstSeen,
+    beaconing: beaconing::Beaconing,
+}
+
+impl Analytics {
+    /// Analytics with empty baselines; beacons to `watched` destinations are alerts.
+    pub fn new(config: AnalyticsConfig, watched: Watched) -> Self {
+        Self {
+            config,
+            watched,
+            first_seen: first_seen::FirstSeen::default(),
+            beaconing: beaconing::Beaconing::default(),
+        }
+    }
+
+    /// Judges `event`: marks it and appends the alerts it raises. Events that are not
+    /// network use by an identifiable source are left alone.
+    pub fn observe(&mut self, event: &mut Event, alerts: &mut Vec<Alert>) {
+        let Some(use_) = NetworkUse::of(event) else {
+            return;
+        };
+        if let Some(finding) = self.first_seen.observe(&use_, &self.config) {
+            finding.mark(event);
+            alerts.push(finding.alert(event));
+        }
+        if let Some(beacon) = self.beaconing.observe(&use_, &self.config) {
+            beacon.mark(event);
+            if let Some(list) = self.watched.list_of(&use_.destination)
+                && let Some(alert) = beacon.alert(event, list)
+            {
+                alerts.push(alert);
+            }
+        }
+    }
+
+    /// The state as JSON, to keep across restarts.
+    pub fn save(&self) -> String {
+        // Maps with string keys and plain numbers always serialize.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Analytics from a state [`Analytics::save`] wrote; the settings and the watched
+    /// destinations are the ones given, whatever they were when it was saved.
+    pub fn restore(
+        state: &str,
+        config: AnalyticsConfig,
+        watched: Watched,
+    ) -> Result<Self, AnalyticsError> {
+        let mut analytics: Self = serde_json::from_str(state)?;
+        analytics.config = config;
+        analytics.watched = watched;
+        Ok(analytics)
+    }
+}
+
+/// An analytic's verdict as an alert: its own rule reference, the event, and the
+/// explanation as ordered details.
+fn alert(rule: RuleRef, event: &Event, details: Vec<(String, String)>) -> Alert {
+    Alert {
+        rule,
+        time: event.time(),
+        group: Vec::new(),
+        events: vec![event.clone()],
+        details,
+    }
+}
+
+/// The rule reference of an analytic.
+fn rule_ref(id: &str, title: &str, level: &str) -> RuleRef {
+    RuleRef {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        level: level.to_owned(),
+        tags: vec![
+            "attack.command-and-control".to_owned(),
+            "attack.t1102.002".to_owned(),
+        ],
+        techniques: vec!["T1102.002".to_owned()],
+        reference_rule: None,
+    }
+}
+
+/// A duration in the largest whole units that fit: `9d 2h`, `3h 5m`, `42s`.
+pub fn human_duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sec}s"),
+        (0, 0, _) => format!("{m}m {sec}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_duration(42_000), "42s");
+        assert_eq!(human_duration(185_000), "3m 5s");
+        assert_eq!(human_duration(3 * 3_600_000 + 300_000), "3h 5m");
+        assert_eq!(human_duration(9 * 86_400_000 + 2 * 3_600_000), "9d 2h");
+        assert_eq!(human_duration(-5), "0s");
+    }
+}
