@@ -3,10 +3,12 @@
 //! of two hosts over nine days, benign browsing and updates during the learning week,
 //! then a Telegram bot polling `getUpdates` from one of them and a first visit to
 //! Pastebin. Exactly three findings are expected, with their explanations, and the same
-//! three when the run is cut in two with the baselines saved in between (a restart).
+//! three when the run is cut in two with the baselines saved in between (a restart), in
+//! `hunt` and in `serve` (where the incident page shows the explanation).
 
 mod common;
 
+use common::server::Server;
 use serde_json::Value;
 
 const DAY: i64 = 86_400;
@@ -259,5 +261,79 @@ fn real_network_logs_raise_no_findings() {
             "{file}: {}",
             String::from_utf8_lossy(&output.stdout)
         );
+    }
+}
+
+/// The findings of the service's incidents: (rule id, details), by time.
+fn served_findings(server: &mut Server) -> Vec<(String, String, Value)> {
+    let list = server.get("/api/v1/incidents");
+    let mut findings = Vec::new();
+    for incident in list["incidents"].as_array().expect("incidents") {
+        let id = incident["id"].as_str().expect("id");
+        let detail = server.get(&format!("/api/v1/incidents/{id}"));
+        for finding in detail["findings"].as_array().expect("findings") {
+            findings.push((
+                finding["rule_id"].as_str().unwrap_or_default().to_owned(),
+                finding["time"].as_str().unwrap_or_default().to_owned(),
+                finding["details"].clone(),
+            ));
+        }
+    }
+    findings.sort_by(|a, b| a.1.cmp(&b.1));
+    findings
+}
+
+#[test]
+fn the_service_keeps_baselines_across_a_restart_and_shows_findings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let mut server = Server::start(&data, None, &["--no-builtin"]);
+    let lines = traffic();
+    let fifth_poll = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, l))| l.contains(BOT))
+        .nth(4)
+        .map(|(i, _)| i + 1)
+        .expect("five polls");
+    let body =
+        |part: &[(i64, String)]| -> String { part.iter().map(|(_, l)| format!("{l}\n")).collect() };
+    let ingest = |server: &mut Server, text: String| {
+        let (status, reply) = server.post_raw(
+            "/api/v1/ingest?format=access-log",
+            "text/plain",
+            text.as_bytes(),
+        );
+        assert_eq!(status, 200, "{reply}");
+    };
+    ingest(&mut server, body(&lines[..fifth_poll]));
+    let count = |body: &Value| body["incidents"].as_array().map_or(0, Vec::len);
+    server.wait_for("/api/v1/incidents", 20, |b| count(b) >= 1);
+    assert_eq!(served_findings(&mut server), expected()[..1]);
+
+    server.restart();
+    ingest(&mut server, body(&lines[fifth_poll..]));
+    server.wait_for("/api/v1/incidents", 20, |b| count(b) >= 3);
+    assert_eq!(served_findings(&mut server), expected());
+
+    // The incident page explains the beacon.
+    let list = server.get("/api/v1/incidents");
+    let beacon = list["incidents"]
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|i| i["rule"]["id"] == "dozor-analytic-beaconing")
+        })
+        .expect("the beaconing incident");
+    let id = beacon["id"].as_str().expect("id");
+    let html = server.console_page(&format!("/incidents/{id}"));
+    for text in [
+        "<h2>Analytics</h2>",
+        "<dt>median interval</dt><dd>32.0s</dd>",
+        "<dt>coefficient of variation</dt><dd>0.078</dd>",
+        "<dt>watched list</dt><dd>telegram_api_hosts</dd>",
+    ] {
+        assert!(html.contains(text), "{text} missing from the incident page");
     }
 }

@@ -223,6 +223,7 @@ async fn incident(
     let ids = state.store.incident_event_ids(&id).await?;
     let events = state.store.events_by_id(&ids).await?;
     let notes = state.store.incident_notes(&id).await?;
+    let findings = state.store.incident_findings(&id).await?;
     let mut body = incident_json(&incident);
     body["events"] = json!(events);
     body["notes"] = json!(
@@ -233,6 +234,17 @@ async fn incident(
                 "time": dozor_event::format_time(ms_time(n.time)),
                 "kind": n.kind,
                 "body": n.body,
+            }))
+            .collect::<Vec<_>>()
+    );
+    body["findings"] = json!(
+        findings
+            .iter()
+            .map(|f| json!({
+                "rule_id": f.rule_id,
+                "event_id": f.event_id,
+                "time": dozor_event::format_time(ms_time(f.time)),
+                "details": f.details.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect::<serde_json::Map<String, Value>>(),
             }))
             .collect::<Vec<_>>()
     );

@@ -39,6 +39,9 @@ pub struct Config {
     /// Alerts of one rule and key within this many seconds of an incident's last alert
     /// join it.
     pub incident_window_secs: u64,
+    /// How long each host's first-seen baseline learns before the analytics report
+    /// anything new about it, in hours.
+    pub learning_hours: u64,
     /// Events older than this many days are deleted (those cited by incidents stay).
     pub retention_days: u64,
     /// The longest record accepted, in bytes.
@@ -120,6 +123,7 @@ impl Default for Config {
             lists: Vec::new(),
             no_builtin: false,
             incident_window_secs: 3600,
+            learning_hours: 7 * 24,
             retention_days: 30,
             max_record: dozor_collect::DEFAULT_MAX_RECORD,
             queue_capacity: 1024,

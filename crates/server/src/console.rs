@@ -544,7 +544,15 @@ struct IncidentPage {
     techniques: Vec<Technique>,
     events: Vec<EventView>,
     notes: Vec<NoteView>,
+    findings: Vec<FindingView>,
     statuses: &'static [&'static str],
+}
+
+/// An analytic's explanation as the incident page shows it.
+struct FindingView {
+    time: String,
+    event_id: String,
+    details: Vec<(String, String)>,
 }
 
 async fn incident(
@@ -563,11 +571,12 @@ async fn incident(
         let ids = state.store.incident_event_ids(&id).await?;
         let events = state.store.events_by_id(&ids).await?;
         let notes = state.store.incident_notes(&id).await?;
-        Ok::<_, dozor_store::StoreError>(Some((incident, events, notes)))
+        let findings = state.store.incident_findings(&id).await?;
+        Ok::<_, dozor_store::StoreError>(Some((incident, events, notes, findings)))
     }
     .await;
     match result {
-        Ok(Some((incident, events, notes))) => render(IncidentPage {
+        Ok(Some((incident, events, notes, findings))) => render(IncidentPage {
             frame: frame(&principal, incident.rule_title.clone(), "incidents"),
             group: incident.group_key.clone(),
             techniques: incident.techniques.iter().map(|t| technique(t)).collect(),
@@ -580,6 +589,14 @@ async fn incident(
                     time: time_text(n.time),
                     kind: n.kind,
                     body: n.body,
+                })
+                .collect(),
+            findings: findings
+                .into_iter()
+                .map(|f| FindingView {
+                    time: time_text(f.time),
+                    event_id: f.event_id,
+                    details: f.details,
                 })
                 .collect(),
             statuses: STATUSES,

@@ -33,7 +33,8 @@ use anyhow::{Context, Result};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::IntoResponse;
-use dozor_rules::RuleSetOptions;
+use dozor_analytics::{Analytics, AnalyticsConfig, Watched};
+use dozor_rules::{RuleSet, RuleSetOptions};
 use dozor_store::Store;
 use tokio::net::{TcpListener, UdpSocket};
 
@@ -61,6 +62,34 @@ pub fn init_logging(format: &str) {
     } else {
         builder.try_init()
     };
+}
+
+/// The analytics, from the state saved with the pipeline's checkpoint. A state this
+/// version cannot read is reported and the baselines start over.
+async fn load_analytics(store: &Store, config: &Config, rules: &RuleSet) -> Result<Analytics> {
+    let settings = AnalyticsConfig {
+        learning_ms: i64::try_from(config.learning_hours.saturating_mul(3_600_000))
+            .unwrap_or(i64::MAX),
+        ..AnalyticsConfig::default()
+    };
+    let watched = Watched::from_lists(rules.domain_lists());
+    let saved = store
+        .analytics_state(&config.node)
+        .await
+        .context("cannot read the analytics state")?;
+    Ok(match saved {
+        Some(state) => match Analytics::restore(&state, settings, watched.clone()) {
+            Ok(analytics) => {
+                tracing::info!("analytics baselines restored");
+                analytics
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "analytics state unreadable; baselines start over");
+                Analytics::new(settings, watched)
+            }
+        },
+        None => Analytics::new(settings, watched),
+    })
 }
 
 /// Runs [`serve`] on a new multi-threaded runtime.
@@ -106,6 +135,8 @@ pub async fn serve(config: Config) -> Result<()> {
         "rules loaded"
     );
 
+    let analytics = load_analytics(&store, &config, &rules).await?;
+
     let metrics = Arc::new(Metrics::new());
     let journal_dir = config.data_dir.join("journal");
     let journal = Journal::open(&journal_dir)?;
@@ -114,6 +145,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let pipeline = Pipeline {
         store: store.clone(),
         rules,
+        analytics,
         pending_rules: pending_rules.clone(),
         metrics: metrics.clone(),
         journal_dir: journal_dir.clone(),

@@ -4,7 +4,9 @@
 //! whatever the journal has synced, in order. Each run of records becomes one store
 //! transaction holding their events, the incidents their alerts open or extend, and
 //! the journal position reached; event ids derive from journal positions, so a replay
-//! after a crash rewrites the same rows instead of adding new ones.
+//! after a crash rewrites the same rows instead of adding new ones. The analytics judge
+//! each event before the rules, and their state is saved in the same transaction, so a
+//! replay starts them from the state that matches the checkpoint.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dozor_analytics::Analytics;
 use dozor_event::{Event, Timestamp, Value, taxonomy};
 use dozor_formats::{Collected, Format, ReadContext, Reject};
 use dozor_rules::{Alert, RuleSet};
@@ -30,6 +33,8 @@ pub struct Pipeline {
     pub store: Store,
     /// The rules it evaluates.
     pub rules: RuleSet,
+    /// The analytics that judge events before the rules.
+    pub analytics: Analytics,
     /// A rule set to switch to before the next batch (lists were edited).
     pub pending_rules: Arc<Mutex<Option<RuleSet>>>,
     /// Its metrics.
@@ -152,6 +157,7 @@ impl Pipeline {
         }
         let last = records.last().map_or(0, |p| p.next);
         batch.checkpoint = Some((self.node.clone(), last as i64));
+        batch.analytics_state = Some((self.node.clone(), self.analytics.save()));
         Prepared {
             batch,
             rejects,
@@ -226,6 +232,7 @@ impl Pipeline {
             if event.get(taxonomy::RECV_TIME).is_none() {
                 event.set(taxonomy::RECV_TIME, Value::Time(received));
             }
+            self.analytics.observe(&mut event, alerts);
             self.rules.evaluate(&event, alerts);
             batch.events.push(event_record(
                 id,
@@ -349,7 +356,13 @@ fn event_record(
 
 /// Reporting devices that log on behalf of other hosts: for their events the asset an
 /// alert is about is the client (`src`), not the device itself.
-const INTERMEDIARIES: &[&str] = &["DNS server", "Web server", "Proxy server", "Network"];
+const INTERMEDIARIES: &[&str] = &[
+    "DNS server",
+    "Web server",
+    "Proxy server",
+    "Network",
+    "Network sensor",
+];
 
 /// What an alert without a correlation group is grouped by: the client of an
 /// intermediary (`src=...`), otherwise the reporting host (`host=...`).
@@ -423,5 +436,6 @@ fn alert_record(alert: &Alert) -> AlertRecord {
                 Some((id, event.time().map_or(time, |t| t.as_millisecond())))
             })
             .collect(),
+        details: alert.details.clone(),
     }
 }

@@ -53,6 +53,8 @@ pub struct AlertRecord {
     pub time: i64,
     /// The evidence: event ids and their times.
     pub events: Vec<(String, i64)>,
+    /// An analytic's explanation (name/value pairs in order); empty for rules.
+    pub details: Vec<(String, String)>,
 }
 
 /// One transaction's worth of pipeline output.
@@ -64,6 +66,8 @@ pub struct Batch {
     pub alerts: Vec<AlertRecord>,
     /// The checkpoint to record: its name and the journal position reached.
     pub checkpoint: Option<(String, i64)>,
+    /// Analytics state to save with the checkpoint: its name and its JSON.
+    pub analytics_state: Option<(String, String)>,
     /// How long after an incident's last alert a new alert with the same rule and key
     /// still joins it, in milliseconds.
     pub incident_window_ms: i64,
@@ -95,6 +99,17 @@ impl Store {
                 outcome.incidents_extended += 1;
             }
         }
+        if let Some((name, state)) = &batch.analytics_state {
+            sqlx::query(
+                "INSERT INTO analytics_state (name, state, updated) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated = excluded.updated",
+            )
+            .bind(name.as_str())
+            .bind(state.as_str())
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
         if let Some((name, position)) = &batch.checkpoint {
             sqlx::query(
                 "INSERT INTO checkpoints (name, position) VALUES ($1, $2) \
@@ -107,6 +122,18 @@ impl Store {
         }
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// The analytics state saved under `name`, if any.
+    pub async fn analytics_state(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT state FROM analytics_state WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get(0)?),
+            None => None,
+        })
     }
 
     /// The position recorded under `name`, if any.
@@ -259,6 +286,26 @@ async fn group_alert(
         .bind(id.as_str())
         .bind(event_id.as_str())
         .bind(*time)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !alert.details.is_empty()
+        && let Some((event_id, time)) = alert.events.first()
+    {
+        let details: serde_json::Map<String, serde_json::Value> = alert
+            .details
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        sqlx::query(
+            "INSERT INTO incident_findings (incident_id, rule_id, event_id, time, details) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (incident_id, rule_id, event_id) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(alert.rule_id.as_str())
+        .bind(event_id.as_str())
+        .bind(*time)
+        .bind(serde_json::to_string(&details)?)
         .execute(&mut **tx)
         .await?;
     }

@@ -18,8 +18,14 @@ pub enum Backend {
 }
 
 /// The migrations, in order; each runs once, in a transaction of its own.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "analytics",
+        include_str!("../migrations/0002_analytics.sql"),
+    ),
+];
 
 /// A connection pool to the database, with its schema migrated.
 #[derive(Clone, Debug)]

@@ -67,6 +67,19 @@ pub struct Note {
     pub body: String,
 }
 
+/// An analytic's explanation of one of an incident's alerts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// The analytic's rule id.
+    pub rule_id: String,
+    /// The event it judged.
+    pub event_id: String,
+    /// When, ms since the epoch.
+    pub time: i64,
+    /// The explanation: name/value pairs in the analytic's order.
+    pub details: Vec<(String, String)>,
+}
+
 /// Which incidents to list.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentFilter {
@@ -155,6 +168,33 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// The analytics' explanations of an incident's alerts, oldest first.
+    pub async fn incident_findings(&self, id: &str) -> Result<Vec<Finding>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT rule_id, event_id, time, details FROM incident_findings \
+             WHERE incident_id = $1 ORDER BY time, event_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let details: String = r.try_get(3)?;
+                let details: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&details)?;
+                Ok(Finding {
+                    rule_id: r.try_get(0)?,
+                    event_id: r.try_get(1)?,
+                    time: r.try_get(2)?,
+                    details: details
+                        .into_iter()
+                        .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                        .collect(),
+                })
+            })
+            .collect()
     }
 
     /// An incident's notes, oldest first.

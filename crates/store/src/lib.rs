@@ -24,6 +24,6 @@ pub use db::{Backend, Store};
 pub use error::StoreError;
 pub use events::{EventQuery, StoredEvent, search_text};
 pub use ids::new_id;
-pub use incidents::{Incident, IncidentFilter, IncidentPatch, Note, STATUSES};
+pub use incidents::{Finding, Incident, IncidentFilter, IncidentPatch, Note, STATUSES};
 pub use lists::ListOverride;
 pub use users::Session;

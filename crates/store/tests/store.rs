@@ -95,6 +95,7 @@ fn alert(time: i64, host: &str, events: &[&str]) -> AlertRecord {
         hosts: vec![host.into()],
         time,
         events: events.iter().map(|id| ((*id).to_owned(), time)).collect(),
+        details: Vec::new(),
     }
 }
 
@@ -109,6 +110,7 @@ async fn exercise(store: &Store) {
         ],
         alerts: vec![alert(t0, "ns1", &["e1"]), alert(t0 + 2000, "ns2", &["e3"])],
         checkpoint: Some(("node".into(), 42)),
+        analytics_state: Some(("node".into(), r#"{"first_seen":{}}"#.into())),
         incident_window_ms: hour,
     };
     let outcome = store.commit(&batch).await.expect("commit");
@@ -117,6 +119,15 @@ async fn exercise(store: &Store) {
         store.checkpoint("node").await.expect("checkpoint"),
         Some(42)
     );
+    assert_eq!(
+        store
+            .analytics_state("node")
+            .await
+            .expect("state")
+            .as_deref(),
+        Some(r#"{"first_seen":{}}"#)
+    );
+    assert_eq!(store.analytics_state("other").await.expect("state"), None);
 
     // A replay of the same events stores nothing twice; a later alert within the
     // window extends the open incident, one past it opens another.
@@ -130,6 +141,7 @@ async fn exercise(store: &Store) {
             alert(t0 + 3 * hour, "ns1", &["e1"]),
         ],
         checkpoint: Some(("node".into(), 43)),
+        analytics_state: None,
         incident_window_ms: hour,
     };
     let outcome = store.commit(&again).await.expect("commit");
@@ -322,6 +334,46 @@ async fn exercise(store: &Store) {
         1,
         "only e2 is not evidence"
     );
+
+    // An analytic's finding keeps its explanation, in order, once per event.
+    let mut finding = alert(t0 + 5 * hour, "ws9", &["e9"]);
+    finding.rule_id = "dozor-analytic-beaconing".into();
+    finding.details = vec![
+        ("contacts".into(), "12".into()),
+        ("median interval".into(), "30.0s".into()),
+        ("analytic".into(), "beaconing".into()),
+    ];
+    let findings = Batch {
+        events: vec![event("e9", t0 + 5 * hour, "ws9", "api.telegram.org")],
+        alerts: vec![finding.clone(), finding],
+        checkpoint: Some(("node".into(), 50)),
+        analytics_state: Some(("node".into(), "{}".into())),
+        incident_window_ms: hour,
+    };
+    store.commit(&findings).await.expect("commit");
+    let incident = store
+        .incidents(&IncidentFilter::default())
+        .await
+        .expect("incidents")
+        .into_iter()
+        .find(|i| i.rule_id == "dozor-analytic-beaconing")
+        .expect("the finding's incident");
+    let kept = store
+        .incident_findings(&incident.id)
+        .await
+        .expect("findings");
+    assert_eq!(kept.len(), 1);
+    let names: Vec<&str> = kept[0].details.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["contacts", "median interval", "analytic"]);
+    assert_eq!(kept[0].event_id, "e9");
+    assert_eq!(
+        store
+            .analytics_state("node")
+            .await
+            .expect("state")
+            .as_deref(),
+        Some("{}")
+    );
 }
 
 #[tokio::test]
@@ -336,7 +388,7 @@ async fn sqlite_store() {
     store.close().await;
     // Reopening migrates nothing twice and keeps the data.
     let store = Store::open(&url).await.expect("reopen");
-    assert_eq!(store.count_events().await.expect("count"), 3);
+    assert_eq!(store.count_events().await.expect("count"), 4);
 }
 
 #[tokio::test]
@@ -348,6 +400,6 @@ async fn postgres_store() {
     exercise(&store).await;
     store.close().await;
     let store = Store::open(&database.url).await.expect("reopen");
-    assert_eq!(store.count_events().await.expect("count"), 3);
+    assert_eq!(store.count_events().await.expect("count"), 4);
     store.close().await;
 }

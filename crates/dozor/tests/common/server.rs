@@ -219,6 +219,54 @@ impl Server {
         self.spawn();
     }
 
+    /// The HTML of console page `path`, fetched in a session opened through the login
+    /// form (its CSRF cookie and token) as the admin.
+    pub fn console_page(&self, path: &str) -> String {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let base = &self.base;
+        let cookie = |response: &ureq::http::Response<ureq::Body>, name: &str| {
+            response
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(|v| v.strip_prefix(&format!("{name}=")))
+                .and_then(|v| v.split(';').next())
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("no {name} cookie"))
+        };
+        let mut login = agent
+            .get(&format!("{base}/login"))
+            .call()
+            .expect("GET /login");
+        let login_csrf = cookie(&login, "dozor_login_csrf");
+        let html = login.body_mut().read_to_string().expect("login page");
+        let marker = "name=\"csrf\" value=\"";
+        let start = html.find(marker).expect("CSRF field") + marker.len();
+        let form_csrf = &html[start..start + html[start..].find('"').expect("quote")];
+        let logged_in = agent
+            .post(&format!("{base}/login"))
+            .header("Cookie", &format!("dozor_login_csrf={login_csrf}"))
+            .send_form([
+                ("username", "admin"),
+                ("password", PASSWORD),
+                ("csrf", form_csrf),
+            ])
+            .expect("POST /login");
+        let session = cookie(&logged_in, "dozor_session");
+        let mut page = agent
+            .get(&format!("{base}{path}"))
+            .header("Cookie", &format!("dozor_session={session}"))
+            .call()
+            .expect("GET page");
+        assert_eq!(page.status().as_u16(), 200, "{path}");
+        page.body_mut().read_to_string().expect("page")
+    }
+
     /// Starts it again after [`Server::kill9`].
     pub fn respawn(&mut self) {
         assert!(self.child.is_none(), "still running");
