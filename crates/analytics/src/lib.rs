@@ -9,7 +9,10 @@
 //!   regular intervals (a bot polling `getUpdates`) mark the event with the interval,
 //!   and raise an alert with the interval statistics when the destination is one of the
 //!   watched web services (the `kind: domains` lists): software updaters and
-//!   telemetry beacon too, so a regular series alone is evidence, not an incident.
+//!   telemetry beacon too, so a regular series alone is evidence, not an incident;
+//! - [`resolved`]: DNS answers for the watched services, per host; a later connection
+//!   to one of those addresses is named (`dst.host`) and reported once a day per host,
+//!   client and address.
 //!
 //! Both run on event time, not wall-clock time, so a replay or an offline hunt gives
 //! the same answers as the live run. Both mark the event they judge (`baseline.*`,
@@ -20,6 +23,7 @@
 pub mod beaconing;
 pub mod first_seen;
 mod network;
+pub mod resolved;
 mod watched;
 
 use dozor_event::Event;
@@ -74,6 +78,8 @@ pub struct Analytics {
     watched: Watched,
     first_seen: first_seen::FirstSeen,
     beaconing: beaconing::Beaconing,
+    #[serde(default)]
+    resolved: resolved::Resolved,
 }
 
 impl Analytics {
@@ -84,15 +90,23 @@ impl Analytics {
             watched,
             first_seen: first_seen::FirstSeen::default(),
             beaconing: beaconing::Beaconing::default(),
+            resolved: resolved::Resolved::default(),
         }
     }
 
     /// Judges `event`: marks it and appends the alerts it raises. Events that are not
     /// network use by an identifiable source are left alone.
     pub fn observe(&mut self, event: &mut Event, alerts: &mut Vec<Alert>) {
+        self.resolved.learn(event, &self.watched);
         let Some(use_) = NetworkUse::of(event) else {
             return;
         };
+        if let Some(connection) = self.resolved.connection(&use_) {
+            connection.mark(event);
+            if let Some(alert) = connection.alert(event) {
+                alerts.push(alert);
+            }
+        }
         if let Some(finding) = self.first_seen.observe(&use_, &self.config) {
             finding.mark(event);
             alerts.push(finding.alert(event));

@@ -41,11 +41,7 @@ impl NetworkUse {
             return None;
         }
         let destination = destination(event, dns_query)?;
-        let host = if intermediary {
-            text(event, &[t::SRC_HOST, t::SRC_IP])?
-        } else {
-            text(event, &[t::EVENT_SRC_HOST, t::SRC_IP])?
-        };
+        let host = host_of(event)?;
         let client = text(
             event,
             &[t::SUBJECT_PROCESS_FULLPATH, t::OBJECT_PROCESS_FULLPATH],
@@ -57,12 +53,26 @@ impl NetworkUse {
                 .map(|agent| format!("agent:{agent}"))
         });
         Some(Self {
-            host: host.to_lowercase(),
+            host,
             client,
             destination,
             time,
         })
     }
+}
+
+/// The host an event's traffic came from (lowercase): `event_src.host`, or for proxies,
+/// sensors and DNS servers the client's address.
+pub(crate) fn host_of(event: &Event) -> Option<String> {
+    let intermediary = event
+        .get_str(t::EVENT_SRC_CATEGORY)
+        .is_some_and(|c| INTERMEDIARIES.contains(&c));
+    let host = if intermediary {
+        text(event, &[t::SRC_HOST, t::SRC_IP])?
+    } else {
+        text(event, &[t::EVENT_SRC_HOST, t::SRC_IP])?
+    };
+    Some(host.to_lowercase())
 }
 
 fn destination(event: &Event, dns_query: bool) -> Option<String> {
