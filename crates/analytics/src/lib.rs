@@ -121,6 +121,11 @@ impl Analytics {
         }
     }
 
+    /// Watches `watched` from now on (the lists were edited).
+    pub fn set_watched(&mut self, watched: Watched) {
+        self.watched = watched;
+    }
+
     /// The state as JSON, to keep across restarts.
     pub fn save(&self) -> String {
         // Maps with string keys and plain numbers always serialize.

@@ -1,7 +1,7 @@
 //! Real Zeek logs (`../shared/testdata/zeek`: WRCCDC 2018 traffic, brimdata/zed-sample-data,
 //! CC BY-SA 4.0), as Zeek wrote them in its default tab-separated form and in JSON: every
 //! record is normalized, both forms give the same taxonomy fields, and the DNS rules
-//! see the network sensor's queries.
+//! see the network sensor's queries and server names.
 
 mod common;
 
@@ -81,44 +81,68 @@ fn ssl_log_in_both_forms() {
     );
 }
 
+/// (rule title, `field` of the alert's event) -> alerts, from `hunt` over `file`.
+fn hunt_counts(file: &str, field: &str) -> BTreeMap<(String, String), usize> {
+    let path = zeek(file);
+    let output = common::dozor(&[
+        "hunt",
+        "--output",
+        "jsonl",
+        path.to_str().expect("UTF-8 path"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let alert: Value = serde_json::from_str(line).expect("JSON alert");
+        let title = alert["rule"]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let value = alert["events"][0][field]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        *counts.entry((title, value)).or_default() += 1;
+    }
+    counts
+}
+
+fn expected(title: &str, counts: &[(&str, usize)]) -> BTreeMap<(String, String), usize> {
+    counts
+        .iter()
+        .map(|(value, n)| ((title.to_owned(), (*value).to_owned()), *n))
+        .collect()
+}
+
 #[test]
 fn dns_rules_see_the_sensors_queries() {
-    let mut per_form = Vec::new();
+    let want = expected(
+        "DNS query for a web service abused as a command channel",
+        &[
+            ("docs.google.com", 760),
+            ("drive.google.com", 112),
+            ("api.github.com", 36),
+            ("pastebin.com", 22),
+            ("raw.githubusercontent.com", 10),
+        ],
+    );
     for file in ["zeek-default/dns.log.gz", "zeek-json/dns.json.gz"] {
-        let path = zeek(file);
-        let output = common::dozor(&[
-            "hunt",
-            "--output",
-            "jsonl",
-            path.to_str().expect("UTF-8 path"),
-        ]);
-        assert_eq!(output.status.code(), Some(1));
-        let mut by_query: BTreeMap<(String, String), usize> = BTreeMap::new();
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let alert: Value = serde_json::from_str(line).expect("JSON alert");
-            let title = alert["rule"]["title"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let query = alert["events"][0]["object.query"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            *by_query.entry((title, query)).or_default() += 1;
-        }
-        per_form.push(by_query);
+        assert_eq!(hunt_counts(file, "object.query"), want, "{file}");
     }
-    let c2 = "DNS query for a web service abused as a command channel".to_owned();
-    let expected: BTreeMap<(String, String), usize> = [
-        ("docs.google.com", 760),
-        ("drive.google.com", 112),
-        ("api.github.com", 36),
-        ("pastebin.com", 22),
-        ("raw.githubusercontent.com", 10),
-    ]
-    .into_iter()
-    .map(|(q, n)| ((c2.clone(), q.to_owned()), n))
-    .collect();
-    assert_eq!(per_form[0], expected);
-    assert_eq!(per_form[1], expected);
+}
+
+#[test]
+fn tls_rule_sees_the_sensors_server_names() {
+    let want = expected(
+        "TLS session to a web service abused as a command channel",
+        &[
+            ("api.github.com", 40),
+            ("drive.google.com", 10),
+            ("raw.githubusercontent.com", 7),
+            ("docs.google.com", 5),
+        ],
+    );
+    for file in ["zeek-default/ssl.log.gz", "zeek-json/ssl.json.gz"] {
+        assert_eq!(hunt_counts(file, "dst.host"), want, "{file}");
+    }
 }
