@@ -1,6 +1,6 @@
 //! Real Zeek logs (`../shared/testdata/zeek`: WRCCDC 2018 traffic, brimdata/zed-sample-data,
 //! CC BY-SA 4.0), as Zeek wrote them in its default tab-separated form and in JSON: every
-//! record is normalized, both forms give the same taxonomy fields, and the DNS rules
+//! record is normalized, both forms give the same taxonomy fields, and the DNS and TLS rules
 //! see the network sensor's queries and server names.
 
 mod common;
