@@ -5,7 +5,7 @@
 //!   use the network and which destinations each reaches; after a learning period a new
 //!   client or a new destination raises an alert saying what was new and how old the
 //!   baseline is;
-//! - [`beaconing`]: per source and destination, the times of contact; contacts at
+//! - [`beaconing`]: per host, client and destination, the times of contact; contacts at
 //!   regular intervals (a bot polling `getUpdates`) mark the event with the interval,
 //!   and raise an alert with the interval statistics when the destination is one of the
 //!   watched web services (the `kind: domains` lists): software updaters and
@@ -14,10 +14,10 @@
 //!   to one of those addresses is named (`dst.host`) and reported once a day per host,
 //!   client and address.
 //!
-//! Both run on event time, not wall-clock time, so a replay or an offline hunt gives
-//! the same answers as the live run. Both mark the event they judge (`baseline.*`,
-//! `beacon.interval`) before the rules see it, so rules can combine them with anything
-//! else. Their state serializes to JSON ([`Analytics::save`], [`Analytics::restore`]),
+//! All run on event time, not wall-clock time, so a replay or an offline hunt gives
+//! the same answers as the live run. All mark the event they judge (`baseline.*`,
+//! `beacon.interval`, `dst.host`) before the rules see it, so rules can combine them
+//! with anything else. Their state serializes to JSON ([`Analytics::save`], [`Analytics::restore`]),
 //! which the service stores with its journal checkpoint.
 
 pub mod beaconing;
