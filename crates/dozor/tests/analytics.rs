@@ -108,6 +108,18 @@ fn traffic() -> Vec<(i64, String)> {
     lines
 }
 
+/// Where to cut `lines` for a restart: just after the bot's fifth poll, so the new
+/// client is found before the cut and the beacon and the new destination after it.
+fn after_fifth_poll(lines: &[(i64, String)]) -> usize {
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, l))| l.contains(BOT))
+        .nth(4)
+        .map(|(i, _)| i + 1)
+        .expect("five polls")
+}
+
 /// Runs `hunt --no-builtin --analytics` over `lines`; returns the alerts.
 fn hunt(dir: &std::path::Path, name: &str, lines: &[(i64, String)], extra: &[&str]) -> Vec<Value> {
     let path = dir.join(name);
@@ -208,13 +220,7 @@ fn baselines_survive_a_restart() {
     let lines = traffic();
     // Cut after the bot's fifth poll: the new client is found before the restart,
     // the beacon and the new destination after it.
-    let fifth_poll = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, l))| l.contains(BOT))
-        .nth(4)
-        .map(|(i, _)| i + 1)
-        .expect("five polls");
+    let fifth_poll = after_fifth_poll(&lines);
     let (before, after) = lines.split_at(fifth_poll);
     let state = dir.path().join("baselines.json");
     let state_arg = state.to_str().expect("UTF-8 path");
@@ -290,13 +296,7 @@ fn the_service_keeps_baselines_across_a_restart_and_shows_findings() {
     std::fs::create_dir_all(&data).expect("data dir");
     let mut server = Server::start(&data, None, &["--no-builtin"]);
     let lines = traffic();
-    let fifth_poll = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, l))| l.contains(BOT))
-        .nth(4)
-        .map(|(i, _)| i + 1)
-        .expect("five polls");
+    let fifth_poll = after_fifth_poll(&lines);
     let body =
         |part: &[(i64, String)]| -> String { part.iter().map(|(_, l)| format!("{l}\n")).collect() };
     let ingest = |server: &mut Server, text: String| {

@@ -18,30 +18,7 @@ fn fixture(path: &str) -> PathBuf {
 
 /// (rule title, the alert's key field) -> count, from `hunt --output jsonl`.
 fn hunt(path: &str, key: &str) -> BTreeMap<(String, String), usize> {
-    let path = fixture(path);
-    let output = common::dozor(&[
-        "hunt",
-        "--output",
-        "jsonl",
-        path.to_str().expect("UTF-8 path"),
-    ]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let mut alerts = BTreeMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let alert: Value = serde_json::from_str(line).expect("JSON alert");
-        let title = alert["rule"]["title"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let event = &alert["events"][0];
-        let value = match &event[key] {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        *alerts.entry((title, value)).or_default() += 1;
-    }
-    alerts
+    common::hunt_counts(&fixture(path), key)
 }
 
 /// What one audit event says, without the values that differ between two runs

@@ -83,28 +83,7 @@ fn ssl_log_in_both_forms() {
 
 /// (rule title, `field` of the alert's event) -> alerts, from `hunt` over `file`.
 fn hunt_counts(file: &str, field: &str) -> BTreeMap<(String, String), usize> {
-    let path = zeek(file);
-    let output = common::dozor(&[
-        "hunt",
-        "--output",
-        "jsonl",
-        path.to_str().expect("UTF-8 path"),
-    ]);
-    assert_eq!(output.status.code(), Some(1));
-    let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let alert: Value = serde_json::from_str(line).expect("JSON alert");
-        let title = alert["rule"]["title"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let value = alert["events"][0][field]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        *counts.entry((title, value)).or_default() += 1;
-    }
-    counts
+    common::hunt_counts(&zeek(file), field)
 }
 
 fn expected(title: &str, counts: &[(&str, usize)]) -> BTreeMap<(String, String), usize> {

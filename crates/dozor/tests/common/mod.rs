@@ -27,6 +27,36 @@ pub fn dozor(args: &[&str]) -> Output {
         .expect("the dozor binary runs")
 }
 
+/// Runs `dozor hunt --output jsonl` on `path` (which must raise alerts) and counts its
+/// alerts by (rule title, `field` of the alert's first event, as text).
+pub fn hunt_counts(
+    path: &Path,
+    field: &str,
+) -> std::collections::BTreeMap<(String, String), usize> {
+    let output = dozor(&[
+        "hunt",
+        "--output",
+        "jsonl",
+        path.to_str().expect("UTF-8 path"),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let mut counts = std::collections::BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let alert: serde_json::Value = serde_json::from_str(line).expect("JSON alert");
+        let title = alert["rule"]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let value = match &alert["events"][0][field] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        *counts.entry((title, value)).or_default() += 1;
+    }
+    counts
+}
+
 /// Runs `dozor normalize` on `path` and parses every output line as JSON.
 pub fn normalize(path: &Path, extra: &[&str]) -> (Vec<serde_json::Value>, Output) {
     let path = path.to_str().expect("UTF-8 path");
