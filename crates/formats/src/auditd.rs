@@ -535,19 +535,9 @@ fn syscall_name(arch: &str, number: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
     use crate::Collected;
-    use dozor_event::Timestamp;
 
     fn read(text: &str) -> Collected {
-        let ctx = ReadContext {
-            source: "test".into(),
-            received: Timestamp::UNIX_EPOCH,
-            max_record: 1 << 16,
-        };
-        let mut sink = Collected::default();
-        Auditd
-            .read(&mut text.as_bytes(), &ctx, &mut sink)
-            .expect("in-memory read");
-        sink
+        crate::format::read_text(&Auditd, text)
     }
 
     const CONNECT_RAW: &str = "node=vm type=SYSCALL msg=audit(1795843655.604:1240): arch=c000003e syscall=42 success=no exit=-101 a0=3 a1=7ffc a2=10 a3=0 items=0 ppid=8180 pid=8181 auid=4294967295 uid=995 gid=995 euid=995 suid=995 fsuid=995 egid=995 sgid=995 fsgid=995 tty=(none) ses=4294967295 comm=\"python3\" exe=\"/usr/bin/python3.11\" key=\"dozor_net\"

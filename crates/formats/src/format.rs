@@ -135,3 +135,18 @@ impl From<String> for ParseError {
         ParseError(reason)
     }
 }
+
+/// Reads `text` with `format` into a [`Collected`], as the formats' unit tests do.
+#[cfg(test)]
+pub(crate) fn read_text(format: &dyn Format, text: &str) -> Collected {
+    let ctx = ReadContext {
+        source: "test".into(),
+        received: Timestamp::UNIX_EPOCH,
+        max_record: 1 << 20,
+    };
+    let mut collected = Collected::default();
+    format
+        .read(&mut text.as_bytes(), &ctx, &mut collected)
+        .expect("in-memory input never fails to read");
+    collected
+}

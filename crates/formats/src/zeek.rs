@@ -348,17 +348,7 @@ mod tests {
     use crate::Collected;
 
     fn read(text: &str) -> Collected {
-        let ctx = ReadContext {
-            source: "test".into(),
-            received: Timestamp::UNIX_EPOCH,
-            max_record: 1 << 20,
-        };
-        let mut collected = Collected::default();
-        let mut input = text.as_bytes();
-        ZeekTsv
-            .read(&mut input, &ctx, &mut collected)
-            .expect("reads");
-        collected
+        crate::format::read_text(&ZeekTsv, text)
     }
 
     const HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\trtt\tquery\tqclass\tqclass_name\tqtype\tqtype_name\trcode\trcode_name\tAA\tTC\tRD\tRA\tZ\tanswers\tTTLs\trejected\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount\tinterval\tstring\tcount\tstring\tcount\tstring\tcount\tstring\tbool\tbool\tbool\tbool\tcount\tvector[string]\tvector[interval]\tbool\n";
