@@ -30,7 +30,7 @@ impl Format for JsonEvents {
     }
 
     fn description(&self) -> &'static str {
-        "JSON events, one per line or as documents: Winlogbeat/Elastic Agent, NXLog/OTRF, Windows XML-as-JSON, Zeek, or any object"
+        "JSON events, one per line or as documents: Winlogbeat/Elastic Agent, NXLog/OTRF, Windows XML-as-JSON, Suricata EVE, Zeek, or any object"
     }
 
     fn detect(&self, head: &[u8]) -> u8 {
@@ -179,13 +179,16 @@ fn from_json(value: &Json, ctx: &ReadContext, event: &mut Event) -> Result<(), P
     from_object(object, ctx, event)
 }
 
-/// Fills `event` from a JSON object that is not a Windows event: a Zeek record, a
-/// shipper's envelope, or any object.
+/// Fills `event` from a JSON object that is not a Windows event: a Suricata EVE or Zeek
+/// record, a shipper's envelope, or any object.
 fn from_object(
     object: &serde_json::Map<String, Json>,
     ctx: &ReadContext,
     event: &mut Event,
 ) -> Result<(), ParseError> {
+    if crate::suricata::is_eve(object) {
+        return crate::suricata::normalize(object, event);
+    }
     if let Some(record) = crate::zeek::record_from_json(object) {
         return crate::zeek::normalize(&record, event);
     }
@@ -238,7 +241,9 @@ fn flatten(name: &str, value: &Json, event: &mut Event) {
     event.set_raw(name, value);
 }
 
-fn to_value(value: &Json) -> Option<Value> {
+/// A JSON value as an event value: `None` for `null` and objects; arrays keep their
+/// scalar members.
+pub(crate) fn to_value(value: &Json) -> Option<Value> {
     Some(match value {
         Json::Null | Json::Object(_) => return None,
         Json::Bool(b) => Value::Bool(*b),

@@ -29,6 +29,7 @@ pub mod programs;
 mod registry;
 mod shipped;
 mod squid;
+mod suricata;
 mod syslog;
 mod teamcity;
 mod text;

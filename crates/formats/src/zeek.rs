@@ -288,7 +288,7 @@ pub(crate) fn normalize(record: &ZeekRecord<'_>, event: &mut Event) -> Result<()
         }
     }
     if let Some(proto) = record.get("proto") {
-        event.set(t::PROTOCOL, proto.to_ascii_uppercase());
+        event.set(t::PROTOCOL, proto.to_ascii_lowercase());
     }
     match record.path.as_ref() {
         "dns" => dns(record, event),

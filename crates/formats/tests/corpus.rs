@@ -16,6 +16,7 @@ const FOLDERS: &[(&str, &str)] = &[
     ("bind", "bind"),
     ("dnsmasq", "dnsmasq"),
     ("squid", "squid"),
+    ("suricata", "json"),
     ("syslog", "syslog"),
     ("teamcity", "teamcity"),
     ("windows", "windows-xml"),

@@ -50,6 +50,7 @@ fn real_lines() -> Vec<Vec<u8>> {
         "teamcity",
         "access-log",
         "squid",
+        "suricata",
         "auditd",
         "windows",
     ] {
