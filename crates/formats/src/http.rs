@@ -39,6 +39,17 @@ pub(crate) fn set_destination(event: &mut Event, method: &str, target: &str) {
     }
 }
 
+/// Sets `dst.host` from a name a client asked for (a TLS server name, an HTTP `Host`
+/// that may carry a port): lowercase, without a trailing dot or the port. An address
+/// is left to `dst.ip`, which the connection already gives.
+pub(crate) fn set_destination_name(event: &mut Event, name: &str) {
+    let (host, _) = split_authority(name);
+    let host = host.trim_end_matches('.');
+    if !host.is_empty() && host.parse::<IpAddr>().is_err() {
+        event.set(t::DST_HOST, host.to_ascii_lowercase());
+    }
+}
+
 /// `host`, `host:port`, `[v6]` or `[v6]:port`.
 fn split_authority(authority: &str) -> (&str, Option<u16>) {
     if let Some(rest) = authority.strip_prefix('[') {
@@ -96,5 +107,22 @@ mod tests {
         assert_eq!(destination("GET", "/index.html"), (None, None));
         assert_eq!(destination("GET", "error:invalid-request"), (None, None));
         assert_eq!(destination("CONNECT", ":443"), (None, None));
+    }
+
+    #[test]
+    fn names_asked_for() {
+        let name = |text: &str| {
+            let mut event = Event::new();
+            set_destination_name(&mut event, text);
+            event.get_str(t::DST_HOST).map(str::to_owned)
+        };
+        assert_eq!(name("API.Telegram.org."), Some("api.telegram.org".into()));
+        assert_eq!(
+            name("files.example.test:18080"),
+            Some("files.example.test".into())
+        );
+        assert_eq!(name("10.1.2.3:80"), None);
+        assert_eq!(name("[2001:db8::1]"), None);
+        assert_eq!(name(""), None);
     }
 }

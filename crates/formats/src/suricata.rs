@@ -22,6 +22,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::bind::dns_request;
 use crate::format::ParseError;
+use crate::http::set_destination_name;
 use crate::json::to_value;
 use crate::squid::set_request;
 
@@ -174,16 +175,7 @@ fn answers(dns: &Object) -> Vec<Value> {
 /// The server name a TLS client asked for, as the destination's name.
 fn set_sni(tls: &Object, event: &mut Event) {
     if let Some(sni) = text(tls, "sni") {
-        set_destination_name(sni, event);
-    }
-}
-
-/// `name` (a TLS server name or an HTTP host) as `dst.host`, lowercase and without a
-/// trailing dot; an address is left to `dst.ip`.
-fn set_destination_name(name: &str, event: &mut Event) {
-    let name = name.trim_end_matches('.');
-    if !name.is_empty() && name.parse::<IpAddr>().is_err() {
-        event.set(t::DST_HOST, name.to_ascii_lowercase());
+        set_destination_name(event, sni);
     }
 }
 
@@ -192,7 +184,7 @@ fn http(http: &Object, event: &mut Event) {
     event.set(t::ACTION, "execute");
     event.set(t::OBJECT, "request");
     if let Some(host) = text(http, "hostname") {
-        set_destination_name(host, event);
+        set_destination_name(event, host);
     }
     if let (Some(method), Some(url)) = (text(http, "http_method"), text(http, "url")) {
         set_request(event, method, url);

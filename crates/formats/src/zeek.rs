@@ -1,9 +1,11 @@
 //! Zeek logs: the tab-separated files Zeek writes by default (`#separator`, `#fields`
 //! and `#types` header lines, `-` for unset, `(empty)` for empty, `,` between set
 //! members) and its JSON lines (`LogAscii::use_json`). One mapping for both: every
-//! field is kept under its own name, and the connection tuple, time and, for `dns.log`,
-//! the query, type, class, answers and flags go to the taxonomy, so the DNS rules that
-//! watch BIND and dnsmasq also watch the network sensor.
+//! field is kept under its own name, and the connection tuple and time go to the
+//! taxonomy, with, for `dns.log`, the query, type, class, answers and flags (so the DNS
+//! rules that watch BIND and dnsmasq also watch the network sensor); for `ssl.log` the
+//! server name; for `conn.log` the connection's duration and outcome; for `http.log`
+//! the request as the access logs map it.
 
 use std::borrow::Cow;
 use std::io::{self, BufRead};
@@ -296,9 +298,11 @@ pub(crate) fn normalize(record: &ZeekRecord<'_>, event: &mut Event) -> Result<()
             event.set(t::MSGID, "ssl");
             event.set(t::ACTION, "connect");
             if let Some(sni) = record.get("server_name") {
-                event.set(t::DST_HOST, sni);
+                crate::http::set_destination_name(event, sni);
             }
         }
+        "conn" => conn(record, event),
+        "http" => http(record, event),
         other => {
             event.set(t::MSGID, other);
             event.set(t::ACTION, "info");
@@ -334,6 +338,62 @@ fn dns(record: &ZeekRecord<'_>, event: &mut Event) {
     if let Some(answers) = record.many("answers") {
         let answers: Vec<Value> = answers.iter().map(|a| Value::from(a.as_ref())).collect();
         event.set(t::DNS_ANSWERS, answers);
+    }
+}
+
+/// `conn.log`: one connection, with its duration and whether it was answered.
+fn conn(record: &ZeekRecord<'_>, event: &mut Event) {
+    event.set(t::MSGID, "conn");
+    event.set(t::ACTION, "connect");
+    event.set(t::OBJECT, "connection");
+    if let Some(seconds) = record.get("duration").and_then(|d| d.parse::<f64>().ok()) {
+        // Whole milliseconds; a connection lasts far less than i64::MAX ms.
+        event.set(t::DURATION, (seconds * 1000.0).round() as i64);
+    }
+    // Attempts the responder never answered; mid-stream states (OTH, SHR, RSTRH)
+    // say nothing either way.
+    let status = match record.get("conn_state") {
+        Some("S0" | "REJ" | "RSTOS0" | "SH") => "failure",
+        Some("SF" | "S1" | "S2" | "S3" | "RSTO" | "RSTR") => "success",
+        _ => return,
+    };
+    event.set(t::STATUS, status);
+}
+
+/// `http.log`: one request and its response, as the access logs map them.
+fn http(record: &ZeekRecord<'_>, event: &mut Event) {
+    event.set(t::MSGID, "http");
+    event.set(t::ACTION, "execute");
+    event.set(t::OBJECT, "request");
+    if let Some(host) = record.get("host") {
+        crate::http::set_destination_name(event, host);
+    }
+    if let (Some(method), Some(uri)) = (record.get("method"), record.get("uri")) {
+        crate::squid::set_request(event, method, uri);
+    }
+    for (field, name) in [
+        (t::HTTP_USER_AGENT, "user_agent"),
+        (t::HTTP_REFERRER, "referrer"),
+    ] {
+        if let Some(value) = record.get(name) {
+            event.set(field, value);
+        }
+    }
+    if let Some(version) = record.get("version") {
+        event.set(t::HTTP_VERSION, format!("HTTP/{version}"));
+    }
+    if let Some(bytes) = record
+        .get("response_body_len")
+        .and_then(|b| b.parse::<i64>().ok())
+    {
+        event.set(t::HTTP_BYTES, bytes);
+    }
+    if let Some(status) = record
+        .get("status_code")
+        .and_then(|s| s.parse::<i64>().ok())
+    {
+        event.set(t::HTTP_STATUS, status);
+        event.set(t::STATUS, if status >= 400 { "failure" } else { "success" });
     }
 }
 
@@ -404,6 +464,52 @@ mod tests {
             got.events[0].get(t::DNS_ANSWERS),
             Some(&Value::List(Vec::new()))
         );
+    }
+
+    #[test]
+    fn conn_and_http_logs() {
+        // Zeek's own test baselines (`testdata/zeek`, core.tunnels.teredo).
+        let conn = read(include_str!("../testdata/zeek/conn.log"));
+        assert!(conn.rejects.is_empty(), "{:?}", conn.rejects);
+        assert_eq!(conn.events.len(), 21);
+        let http_conn = conn
+            .events
+            .iter()
+            .find(|e| e.raw("uid") == Some(&Value::from("C7XEbhP654jzLoe3a")))
+            .expect("a connection");
+        assert_eq!(http_conn.get_str(t::ACTION), Some("connect"));
+        assert_eq!(http_conn.get(t::DURATION), Some(&Value::Int(408)));
+        assert_eq!(http_conn.get_str(t::STATUS), Some("success"));
+        assert_eq!(http_conn.get_str(t::PROTOCOL), Some("tcp"));
+        let unanswered = |state: &str| {
+            conn.events
+                .iter()
+                .filter(|e| e.raw("conn_state") == Some(&Value::from(state)))
+                .all(|e| e.get_str(t::STATUS) == Some("failure"))
+        };
+        assert!(unanswered("S0") && unanswered("SH") && unanswered("RSTOS0"));
+
+        let http = read(include_str!("../testdata/zeek/http.log"));
+        assert!(http.rejects.is_empty(), "{:?}", http.rejects);
+        assert_eq!(http.events.len(), 4);
+        let post = &http.events[0];
+        assert_eq!(post.get_str(t::DST_HOST), Some("download913.avast.com"));
+        assert_eq!(post.get_str(t::HTTP_METHOD), Some("POST"));
+        assert_eq!(post.get_str(t::HTTP_URL), Some("/cgi-bin/iavs4stats.cgi"));
+        assert_eq!(
+            post.get_str(t::HTTP_USER_AGENT),
+            Some("Syncer/4.80 (av_pro-1169;f)")
+        );
+        assert_eq!(post.get_str(t::HTTP_VERSION), Some("HTTP/1.1"));
+        assert_eq!(post.get(t::HTTP_STATUS), Some(&Value::Int(204)));
+        assert_eq!(post.get(t::HTTP_REFERRER), None);
+        assert_eq!(
+            http.events[2].get_str(t::HTTP_REFERRER),
+            Some("http://ipv6.google.com/")
+        );
+        for event in conn.events.iter().chain(&http.events) {
+            assert!(event.check_kinds().is_ok(), "{event:?}");
+        }
     }
 
     #[test]

@@ -53,6 +53,7 @@ fn real_lines() -> Vec<Vec<u8>> {
         "suricata",
         "auditd",
         "windows",
+        "zeek",
     ] {
         for entry in std::fs::read_dir(format!("{root}/{dir}")).expect("fixture folder") {
             let text = std::fs::read(entry.expect("entry").path()).expect("fixture");
