@@ -337,3 +337,32 @@ fn the_service_keeps_baselines_across_a_restart_and_shows_findings() {
         assert!(html.contains(text), "{text} missing from the incident page");
     }
 }
+
+#[test]
+fn an_unreadable_state_file_stops_the_hunt_and_is_kept() {
+    // Baselines are weeks of learning: a state file this version cannot read is an
+    // error to look at, not something to overwrite with empty baselines.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state.json");
+    std::fs::write(&state, "{\"first_seen\": tru").expect("write state");
+    let log = dir.path().join("proxy.log");
+    let text: String = traffic().iter().map(|(_, l)| format!("{l}\n")).collect();
+    std::fs::write(&log, text).expect("write log");
+    let output = common::dozor(&[
+        "hunt",
+        "--no-builtin",
+        "--analytics",
+        "--analytics-state",
+        state.to_str().expect("UTF-8 path"),
+        log.to_str().expect("UTF-8 path"),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("analytics state is unreadable"),
+        "{output:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&state).expect("state kept"),
+        "{\"first_seen\": tru"
+    );
+}
