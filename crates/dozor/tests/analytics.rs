@@ -250,9 +250,17 @@ fn baselines_survive_a_restart() {
 #[test]
 fn real_network_logs_raise_no_findings() {
     // The WRCCDC sensor's TLS and DNS logs hold regular traffic (security appliances
-    // and update checks polling every 30-120 s), none of it to a watched web service.
-    for file in ["zeek-default/ssl.log.gz", "zeek-default/dns.log.gz"] {
-        let path = common::shared_dir().join("testdata/zeek").join(file);
+    // and update checks polling every 30-120 s), none of it to a watched web service;
+    // Zeek's own conn.log baseline (crates/formats/testdata/zeek) holds a Teredo tunnel.
+    let zeek = common::shared_dir().join("testdata/zeek");
+    let baseline =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../formats/testdata/zeek/conn.log");
+    for path in [
+        zeek.join("zeek-default/ssl.log.gz"),
+        zeek.join("zeek-default/dns.log.gz"),
+        baseline,
+    ] {
+        let file = path.display();
         let output = common::dozor(&[
             "hunt",
             "--no-builtin",
