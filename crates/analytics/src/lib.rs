@@ -12,14 +12,18 @@
 //!   telemetry beacon too, so a regular series alone is evidence, not an incident;
 //! - [`resolved`]: DNS answers for the watched services, per host; a later connection
 //!   to one of those addresses is named (`dst.host`) and reported once a day per host,
-//!   client and address.
+//!   client and address;
+//! - [`attributed`]: a network sensor's record of traffic to a watched service joined
+//!   to the endpoint's record of the same connection, which names the process; a
+//!   process that is not one of the service's clients is reported.
 //!
 //! All run on event time, not wall-clock time, so a replay or an offline hunt gives
 //! the same answers as the live run. All mark the event they judge (`baseline.*`,
-//! `beacon.interval`, `dst.host`) before the rules see it, so rules can combine them
+//! `beacon.interval`, `dst.host`, `subject.process.*`) before the rules see it, so rules can combine them
 //! with anything else. Their state serializes to JSON ([`Analytics::save`], [`Analytics::restore`]),
 //! which the service stores with its journal checkpoint.
 
+pub mod attributed;
 pub mod beaconing;
 pub mod first_seen;
 mod network;
@@ -32,6 +36,10 @@ use serde::{Deserialize, Serialize};
 
 pub use network::NetworkUse;
 pub use watched::Watched;
+
+/// The lists whose entries (Sigma wildcards over an executable's path) are the watched
+/// services' legitimate clients, for [`attributed`].
+pub const CLIENT_LISTS: &[&str] = &["browsers", "telegram_clients"];
 
 /// Why analytics state could not be restored.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +88,8 @@ pub struct Analytics {
     beaconing: beaconing::Beaconing,
     #[serde(default)]
     resolved: resolved::Resolved,
+    #[serde(default)]
+    attribution: attributed::Attribution,
 }
 
 impl Analytics {
@@ -91,6 +101,7 @@ impl Analytics {
             first_seen: first_seen::FirstSeen::default(),
             beaconing: beaconing::Beaconing::default(),
             resolved: resolved::Resolved::default(),
+            attribution: attributed::Attribution::default(),
         }
     }
 
@@ -104,6 +115,12 @@ impl Analytics {
         if let Some(connection) = self.resolved.connection(&use_) {
             connection.mark(event);
             if let Some(alert) = connection.alert(event) {
+                alerts.push(alert);
+            }
+        }
+        if let Some(pair) = self.attribution.observe(event, &use_, &self.watched) {
+            pair.mark(event);
+            if let Some(alert) = pair.alert(event) {
                 alerts.push(alert);
             }
         }

@@ -592,7 +592,7 @@ fn analytics_of(args: &Args, rules: &RuleSet) -> Result<Option<Analytics>> {
         },
         None => None,
     };
-    let watched = Watched::from_lists(rules.domain_lists());
+    let watched = Watched::of_rules(rules);
     Ok(Some(match saved {
         Some(text) => Analytics::restore(&text, config, watched)?,
         None => Analytics::new(config, watched),

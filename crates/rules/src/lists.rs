@@ -130,6 +130,20 @@ impl Lists {
         );
     }
 
+    /// Every list's plain entries (neither `re:` nor `cidr:`), by name.
+    pub fn text_lists(&self) -> impl Iterator<Item = (&str, Vec<String>)> {
+        self.lists.iter().map(|(name, entries)| {
+            let texts = entries
+                .iter()
+                .filter_map(|e| match e {
+                    Entry::Text(text) => Some(text.clone()),
+                    _ => None,
+                })
+                .collect();
+            (name.as_str(), texts)
+        })
+    }
+
     /// The entries of the list `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&[Entry]> {
         self.lists.get(name).map(Vec::as_slice)

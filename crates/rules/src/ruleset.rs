@@ -1,6 +1,7 @@
 //! The rule set: every compiled rule, routed by logsource, with the correlations fed
 //! by their matches.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -117,6 +118,7 @@ pub struct RuleSet {
     evicted: u64,
     report: LoadReport,
     domain_lists: Vec<(String, Vec<String>)>,
+    text_lists: BTreeMap<String, Vec<String>>,
 }
 
 impl RuleSet {
@@ -351,7 +353,17 @@ impl RuleSet {
                 .domain_lists()
                 .map(|(name, entries)| (name.to_owned(), entries.to_vec()))
                 .collect(),
+            text_lists: lists
+                .text_lists()
+                .map(|(name, entries)| (name.to_owned(), entries))
+                .collect(),
         })
+    }
+
+    /// The plain entries (Sigma strings, neither `re:` nor `cidr:`) of the list `name`
+    /// the rules were loaded with.
+    pub fn text_list(&self, name: &str) -> Option<&[String]> {
+        self.text_lists.get(name).map(Vec::as_slice)
     }
 
     /// The lists of DNS names (`kind: domains`) the rules were loaded with, by name:

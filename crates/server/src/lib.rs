@@ -72,7 +72,7 @@ async fn load_analytics(store: &Store, config: &Config, rules: &RuleSet) -> Resu
             .unwrap_or(i64::MAX),
         ..AnalyticsConfig::default()
     };
-    let watched = Watched::from_lists(rules.domain_lists());
+    let watched = Watched::of_rules(rules);
     let saved = store
         .analytics_state(&config.node)
         .await

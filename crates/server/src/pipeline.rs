@@ -122,7 +122,7 @@ impl Pipeline {
             };
             if let Some(rules) = self.pending_rules.lock().ok().and_then(|mut p| p.take()) {
                 self.analytics
-                    .set_watched(dozor_analytics::Watched::from_lists(rules.domain_lists()));
+                    .set_watched(dozor_analytics::Watched::of_rules(&rules));
                 self.rules = rules;
                 tracing::info!("rules reloaded");
             }
