@@ -154,7 +154,14 @@ impl<W: Write> Sink for Hunter<W> {
             analytics.observe(&mut event, &mut self.alerts);
         }
         self.rules.evaluate(&event, &mut self.alerts);
-        self.print_alerts(None);
+        // An event that several rules matched is written once and copied into each
+        // alert: writing the event is most of an alert's cost.
+        let rendered = if self.kind == OutputKind::Jsonl && self.alerts.len() > 1 {
+            serde_json::value::to_raw_value(&event).ok()
+        } else {
+            None
+        };
+        self.print_alerts(rendered.as_deref().map(|json| (&event, json)));
     }
 
     fn reject(&mut self, _reject: Reject) {
