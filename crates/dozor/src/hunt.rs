@@ -8,8 +8,7 @@ use dozor_analytics::{Analytics, AnalyticsConfig, Watched};
 use dozor_collect::DEFAULT_MAX_RECORD;
 use dozor_event::Event;
 use dozor_formats::{Reject, Sink};
-use dozor_rules::{Alert, AlertWithRendered, RuleSet, RuleSetOptions};
-use serde_json::value::RawValue;
+use dozor_rules::{Alert, RuleSet, RuleSetOptions};
 
 use crate::inputs::{FormatSink, format_named, read_inputs};
 
@@ -75,6 +74,8 @@ struct Hunter<W: Write> {
     rejected: u64,
     error: Option<io::Error>,
     progress: Option<Progress>,
+    /// The output line being written, kept between alerts.
+    line: Vec<u8>,
 }
 
 /// A one-line progress report on a terminal's stderr, redrawn at most every 200 ms.
@@ -129,17 +130,18 @@ impl<W: Write> Hunter<W> {
 
     /// Applies the matches found for `event` on a detection thread, in input order;
     /// `rendered` is the event's JSON if that thread wrote it already.
-    fn detected(&mut self, event: &Event, matched: &[usize], rendered: Option<&RawValue>) {
+    fn detected(&mut self, event: &Event, matched: &[usize], rendered: Option<&[u8]>) {
         self.count_event();
         self.rules.apply(event, matched, &mut self.alerts);
         self.print_alerts(rendered.map(|json| (event, json)));
     }
 
-    fn print_alerts(&mut self, rendered: Option<(&Event, &RawValue)>) {
+    fn print_alerts(&mut self, rendered: Option<(&Event, &[u8])>) {
         for alert in self.alerts.drain(..) {
             self.fired += 1;
             if self.error.is_none()
-                && let Err(e) = print_alert(&mut self.out, self.kind, &alert, rendered)
+                && let Err(e) =
+                    print_alert(&mut self.out, self.kind, &alert, rendered, &mut self.line)
             {
                 self.error = Some(e);
             }
@@ -156,11 +158,11 @@ impl<W: Write> Sink for Hunter<W> {
         self.rules.evaluate(&event, &mut self.alerts);
         // An event that several rules matched is written once and copied into each
         // alert: writing the event is most of an alert's cost.
-        let rendered = if self.kind == OutputKind::Jsonl && self.alerts.len() > 1 {
-            serde_json::value::to_raw_value(&event).ok()
-        } else {
-            None
-        };
+        let rendered = (self.kind == OutputKind::Jsonl && self.alerts.len() > 1).then(|| {
+            let mut json = Vec::new();
+            event.write_json(&mut json);
+            json
+        });
         self.print_alerts(rendered.as_deref().map(|json| (&event, json)));
     }
 
@@ -181,18 +183,15 @@ fn print_alert(
     out: &mut impl Write,
     kind: OutputKind,
     alert: &Alert,
-    rendered: Option<(&Event, &RawValue)>,
+    rendered: Option<(&Event, &[u8])>,
+    line: &mut Vec<u8>,
 ) -> io::Result<()> {
     match kind {
         OutputKind::Jsonl => {
-            match rendered {
-                Some((event, json)) => {
-                    let alert = AlertWithRendered { alert, event, json };
-                    serde_json::to_writer(&mut *out, &alert)?;
-                }
-                None => serde_json::to_writer(&mut *out, alert)?,
-            }
-            out.write_all(b"\n")
+            line.clear();
+            alert.write_json(line, rendered);
+            line.push(b'\n');
+            out.write_all(line)
         }
         OutputKind::Table => {
             let time = alert.time.map(dozor_event::format_time).unwrap_or_default();
@@ -283,7 +282,7 @@ struct Batch {
     matched: Vec<Vec<usize>>,
     /// With JSON output: the JSON of each event that matched a rule, written on the
     /// detection thread so that printing in order only copies it.
-    rendered: Vec<Option<Box<RawValue>>>,
+    rendered: Vec<Option<Vec<u8>>>,
 }
 
 impl Batch {
@@ -333,7 +332,9 @@ impl Batch {
                     if matched.is_empty() {
                         return None;
                     }
-                    serde_json::value::to_raw_value(event).ok()
+                    let mut json = Vec::new();
+                    event.write_json(&mut json);
+                    Some(json)
                 })
                 .collect();
         }
@@ -653,6 +654,7 @@ pub fn run(args: &Args) -> Result<i32> {
         rejected: 0,
         error: None,
         progress: Progress::on_terminal(),
+        line: Vec::new(),
     };
     let threads = args
         .threads

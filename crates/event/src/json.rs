@@ -73,12 +73,176 @@ impl Event {
         // Serializing into a `serde_json::Value` cannot fail: every key is a string.
         serde_json::to_value(self).unwrap_or_default()
     }
+
+    /// Appends the event's JSON to `out`, byte for byte what `serde_json` writes for
+    /// its `Serialize` form, faster: writing matched events is most of an offline
+    /// hunt's output cost, and their strings (command lines, the record itself) are
+    /// long and mostly free of characters to escape, which this skips eight bytes at
+    /// a time where `serde_json` looks at every byte.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut fields: Vec<_> = self.fields().collect();
+        fields.sort_unstable_by_key(|(f, _)| f.name());
+        out.push(b'{');
+        let mut first = true;
+        for (field, value) in fields {
+            write_key(out, field.name(), &mut first);
+            write_value(out, value);
+        }
+        if self.raw_fields().next().is_some() {
+            write_key(out, RAW_KEY, &mut first);
+            out.push(b'{');
+            let mut first_raw = true;
+            for (name, value) in self.raw_fields() {
+                write_key(out, name, &mut first_raw);
+                write_value(out, value);
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+}
+
+/// `,"key":` (no comma before the first key).
+fn write_key(out: &mut Vec<u8>, key: &str, first: &mut bool) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    write_str(out, key);
+    out.push(b':');
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Str(s) => write_str(out, s),
+        Value::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Ip(ip) => write_str(out, &ip.to_string()),
+        Value::Time(t) => write_str(out, &format_time(*t)),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+    }
+}
+
+/// A JSON string, escaped as `serde_json` escapes it: `\"`, `\\`, `\b`, `\f`,
+/// `\n`, `\r`, `\t`, other control characters as `\u00xx`, everything else as is.
+fn write_str(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    out.push(b'"');
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8)
+            && !needs_escape(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])))
+        {
+            i += 8;
+            continue;
+        }
+        let byte = bytes[i];
+        let short: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if short.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 0xf)]);
+        } else {
+            out.extend_from_slice(short);
+        }
+        i += 1;
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Whether any of the eight bytes of `word` is `"`, `\\` or a control character
+/// (the classic has-zero-byte and has-less-than tests, exact for their existence).
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let quote = zero_in(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    (quote | backslash | control) != 0
 }
 
 #[cfg(test)]
 mod tests {
     use crate::taxonomy::{SRC_PORT, TIME};
-    use crate::{Event, Timestamp};
+    use crate::{Event, Timestamp, Value};
+    use proptest::prelude::*;
+
+    /// `write_json` and `serde_json` agree on `event`.
+    fn same_json(event: &Event) {
+        let mut fast = Vec::new();
+        event.write_json(&mut fast);
+        let serde = serde_json::to_vec(event).expect("serializes");
+        assert_eq!(
+            String::from_utf8_lossy(&fast),
+            String::from_utf8_lossy(&serde)
+        );
+    }
+
+    #[test]
+    fn the_fast_writer_writes_what_serde_json_writes() {
+        let mut ev = Event::new();
+        ev.set(
+            TIME,
+            "2017-12-21T10:53:01.382Z"
+                .parse::<Timestamp>()
+                .expect("valid"),
+        );
+        ev.set(SRC_PORT, 5355u16);
+        ev.set(
+            crate::taxonomy::SRC_IP,
+            "fe80::1".parse::<std::net::IpAddr>().expect("ip"),
+        );
+        ev.set(
+            crate::taxonomy::SUBJECT_PROCESS_CMDLINE,
+            "\"C:\\Windows\\cmd.exe\" /c echo \u{1}\u{1f}\u{7f}\t\r\n\u{8}\u{c} é ✓ 😀",
+        );
+        ev.set_raw(
+            "List",
+            vec![Value::from("a\"b"), Value::Int(-2), Value::Bool(false)],
+        );
+        ev.set_raw("Nested \"key\"", Value::List(Vec::new()));
+        same_json(&ev);
+        same_json(&Event::new());
+        let mut only_raw = Event::new();
+        only_raw.set_raw("k", "v");
+        same_json(&only_raw);
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_escaped_as_serde_json_does(text in any::<String>(), ascii in "[ -~\\x00-\\x1f]{0,40}") {
+            let mut ev = Event::new();
+            ev.set_raw("a", text.as_str());
+            ev.set_raw(ascii.as_str(), ascii.as_str());
+            same_json(&ev);
+        }
+    }
 
     #[test]
     fn json_is_flat_with_raw_apart() {

@@ -5,7 +5,6 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value as Json;
 #[cfg(test)]
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use crate::rule::RuleMeta;
 
@@ -64,38 +63,14 @@ impl Alert {
     }
 }
 
-/// An alert to serialize, with one event's JSON already rendered (for instance on
-/// another thread): an event of the alert equal to `event` is written as `json`.
-pub struct AlertWithRendered<'a> {
-    /// The alert.
-    pub alert: &'a Alert,
-    /// The event whose JSON is rendered.
-    pub event: &'a Event,
-    /// Its JSON, as [`Event`]'s `Serialize` writes it.
-    pub json: &'a RawValue,
-}
-
-impl Serialize for AlertWithRendered<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.alert
-            .serialize_with(serializer, Some((self.event, self.json)))
-    }
-}
-
-/// The `events` array, with a rendered event where one is given.
-struct EventsJson<'a> {
-    events: &'a [Event],
-    rendered: Option<(&'a Event, &'a RawValue)>,
-}
+/// The `events` array.
+struct EventsJson<'a>(&'a [Event]);
 
 impl Serialize for EventsJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.events.len()))?;
-        for event in self.events {
-            match self.rendered {
-                Some((known, json)) if known == event => seq.serialize_element(json)?,
-                _ => seq.serialize_element(event)?,
-            }
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for event in self.0 {
+            seq.serialize_element(event)?;
         }
         seq.end()
     }
@@ -104,16 +79,6 @@ impl Serialize for EventsJson<'_> {
 /// An alert serializes as its JSON form, written straight to the serializer.
 impl Serialize for Alert {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.serialize_with(serializer, None)
-    }
-}
-
-impl Alert {
-    fn serialize_with<S: Serializer>(
-        &self,
-        serializer: S,
-        rendered: Option<(&Event, &RawValue)>,
-    ) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(4))?;
         map.serialize_entry("rule", &RuleJson(&self.rule))?;
         map.serialize_entry("time", &self.time.map(format_time))?;
@@ -123,16 +88,49 @@ impl Alert {
             let group = self.group.iter().map(|(k, v)| (k, v));
             map.serialize_entry("group", &GroupJson(group))?;
         }
-        let events = EventsJson {
-            events: &self.events,
-            rendered,
-        };
-        map.serialize_entry("events", &events)?;
+        map.serialize_entry("events", &EventsJson(&self.events))?;
         if !self.details.is_empty() {
             let details = self.details.iter().map(|(k, v)| (k, v));
             map.serialize_entry("details", &GroupJson(details))?;
         }
         map.end()
+    }
+}
+
+impl Alert {
+    /// Appends the alert's JSON to `out`, what its `Serialize` form writes, with the
+    /// events written by [`Event::write_json`]; an event equal to `rendered`'s is
+    /// copied from its JSON, written once for all the alerts it raised.
+    pub fn write_json(&self, out: &mut Vec<u8>, rendered: Option<(&Event, &[u8])>) {
+        // The small parts go through serde_json; writing to a Vec cannot fail.
+        out.extend_from_slice(b"{\"rule\":");
+        let _ = serde_json::to_writer(&mut *out, &RuleJson(&self.rule));
+        out.extend_from_slice(b",\"time\":");
+        let _ = serde_json::to_writer(&mut *out, &self.time.map(format_time));
+        out.extend_from_slice(b",\"group\":");
+        if self.group.is_empty() {
+            out.extend_from_slice(b"null");
+        } else {
+            let group = self.group.iter().map(|(k, v)| (k, v));
+            let _ = serde_json::to_writer(&mut *out, &GroupJson(group));
+        }
+        out.extend_from_slice(b",\"events\":[");
+        for (i, event) in self.events.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match rendered {
+                Some((known, json)) if known == event => out.extend_from_slice(json),
+                _ => event.write_json(out),
+            }
+        }
+        out.push(b']');
+        if !self.details.is_empty() {
+            out.extend_from_slice(b",\"details\":");
+            let details = self.details.iter().map(|(k, v)| (k, v));
+            let _ = serde_json::to_writer(&mut *out, &GroupJson(details));
+        }
+        out.push(b'}');
     }
 }
 
@@ -216,5 +214,50 @@ mod tests {
             serde_json::to_string(&explained).ok(),
             Some(json.to_string())
         );
+    }
+
+    #[test]
+    fn the_fast_writer_writes_what_serde_json_writes() {
+        let mut first = Event::new();
+        first.set(taxonomy::OBJECT_QUERY, "api.telegram.org");
+        first.set_raw("CommandLine", r#"cmd.exe /c "echo \ok""#);
+        let mut second = Event::new();
+        second.set(taxonomy::SRC_PORT, 53u16);
+        let alert = Alert {
+            rule: RuleRef {
+                id: "r\"1".into(),
+                title: "T".into(),
+                level: "high".into(),
+                tags: Vec::new(),
+                techniques: Vec::new(),
+                reference_rule: None,
+            },
+            time: Some("2026-11-28T10:00:00Z".parse().expect("time")),
+            group: vec![("src.ip".into(), "10.0.0.5".into())],
+            events: vec![first.clone(), second],
+            details: vec![("what".into(), "new \"client\"".into())],
+        };
+        let serde = serde_json::to_vec(&alert).expect("serializes");
+        let mut fast = Vec::new();
+        alert.write_json(&mut fast, None);
+        assert_eq!(
+            String::from_utf8_lossy(&fast),
+            String::from_utf8_lossy(&serde)
+        );
+        // A rendered event is copied as given.
+        let mut rendered = Vec::new();
+        first.write_json(&mut rendered);
+        let mut copied = Vec::new();
+        alert.write_json(&mut copied, Some((&first, &rendered)));
+        assert_eq!(copied, serde);
+        let plain = Alert {
+            group: Vec::new(),
+            details: Vec::new(),
+            time: None,
+            ..alert
+        };
+        let mut fast = Vec::new();
+        plain.write_json(&mut fast, None);
+        assert_eq!(fast, serde_json::to_vec(&plain).expect("serializes"));
     }
 }

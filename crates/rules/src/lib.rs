@@ -24,7 +24,7 @@ mod prefilter;
 mod rule;
 mod ruleset;
 
-pub use alert::{Alert, AlertWithRendered, RuleRef};
+pub use alert::{Alert, RuleRef};
 pub use content::builtin_files;
 pub use error::RuleError;
 pub use lists::Lists;
