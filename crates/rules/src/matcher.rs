@@ -11,6 +11,7 @@
 
 use std::net::IpAddr;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use dozor_event::Value;
 use ipnet::IpNet;
@@ -33,9 +34,42 @@ pub(crate) enum StrTest {
     Contains(String),
     /// A wildcard pattern (`*`, `?` inside the value), compiled to an anchored regex,
     /// with what its plain parts require of the value.
-    Wildcard { regex: Regex, required: Need },
+    Wildcard { regex: LazyRegex, required: Need },
     /// A regular expression (`re` modifier), on the value as it is.
-    Regex(Regex),
+    Regex(LazyRegex),
+}
+
+/// A regular expression whose syntax is checked when the rule loads and which is
+/// compiled the first time it runs: the prefilter keeps most rules of a large set from
+/// ever running their regexes, and compiling all of SigmaHQ's up front was a fifth of
+/// loading it. A pattern that passes the syntax check but that the regex engine still
+/// refuses (its size limit) matches nothing.
+#[derive(Debug, Clone)]
+pub(crate) struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(pattern: String) -> Result<Self, regex_syntax::Error> {
+        regex_syntax::Parser::new().parse(&pattern)?;
+        Ok(Self {
+            pattern,
+            compiled: OnceLock::new(),
+        })
+    }
+
+    /// The pattern, with its flags.
+    fn as_str(&self) -> &str {
+        &self.pattern
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| Regex::new(&self.pattern).ok())
+            .as_ref()
+            .is_some_and(|regex| regex.is_match(text))
+    }
 }
 
 /// One compiled string matcher.
@@ -106,8 +140,8 @@ impl StrMatcher {
                     }
                 }
                 pattern.push('$');
-                let regex =
-                    Regex::new(&pattern).map_err(|e| invalid(format!("wildcard pattern: {e}")))?;
+                let regex = LazyRegex::new(pattern)
+                    .map_err(|e| invalid(format!("wildcard pattern: {e}")))?;
                 let required = literals::all_of(
                     parts
                         .iter()
@@ -159,7 +193,7 @@ impl StrMatcher {
         } else {
             format!("(?{flags}){pattern}")
         };
-        let regex = Regex::new(&full)
+        let regex = LazyRegex::new(full)
             .map_err(|e| invalid(format!("regular expression {pattern:?}: {e}")))?;
         Ok(Self::new(StrTest::Regex(regex), true))
     }
