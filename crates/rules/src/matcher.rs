@@ -51,8 +51,11 @@ pub(crate) struct LazyRegex {
 }
 
 impl LazyRegex {
-    fn new(pattern: String) -> Result<Self, regex_syntax::Error> {
-        regex_syntax::Parser::new().parse(&pattern)?;
+    /// The regex `pattern`, if its syntax is valid; else why not.
+    fn new(pattern: String) -> Result<Self, String> {
+        regex_syntax::Parser::new()
+            .parse(&pattern)
+            .map_err(|e| e.to_string())?;
         Ok(Self {
             pattern,
             compiled: OnceLock::new(),
