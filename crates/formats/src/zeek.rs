@@ -513,6 +513,32 @@ mod tests {
     }
 
     #[test]
+    fn conn_and_http_logs_in_json() {
+        // Zeek's JSON output as its manual prints it (`testdata/zeek-json`).
+        let json = |text: &str| crate::format::read_text(&crate::json::JsonEvents, text);
+        let conn = json(include_str!("../testdata/zeek-json/conn.log"));
+        assert!(conn.rejects.is_empty(), "{:?}", conn.rejects);
+        let web = &conn.events[1];
+        assert_eq!(web.get_str(t::EVENT_SRC_SUBSYS), Some("conn"));
+        assert_eq!(web.get_str(t::ACTION), Some("connect"));
+        assert_eq!(web.get(t::DURATION), Some(&Value::Int(254)));
+        assert_eq!(web.get_str(t::STATUS), Some("success"));
+        assert_eq!(
+            web.time().map(|t| t.to_string()).as_deref(),
+            Some("2020-06-05T14:39:59.430166Z")
+        );
+        let http = json(include_str!("../testdata/zeek-json/http.log"));
+        assert!(http.rejects.is_empty(), "{:?}", http.rejects);
+        let get = &http.events[0];
+        assert_eq!(get.get_str(t::EVENT_SRC_SUBSYS), Some("http"));
+        assert_eq!(get.get_str(t::DST_HOST), Some("testmyids.com"));
+        assert_eq!(get.get_str(t::HTTP_USER_AGENT), Some("curl/7.47.0"));
+        assert_eq!(get.get_str(t::HTTP_VERSION), Some("HTTP/1.1"));
+        assert_eq!(get.get(t::HTTP_STATUS), Some(&Value::Int(200)));
+        assert_eq!(get.get(t::HTTP_BYTES), Some(&Value::Int(39)));
+    }
+
+    #[test]
     fn escapes_are_decoded() {
         assert_eq!(unescape("a\\x09b"), "a\tb");
         assert_eq!(unescape("plain"), "plain");

@@ -21,6 +21,7 @@ const FOLDERS: &[(&str, &str)] = &[
     ("teamcity", "teamcity"),
     ("windows", "windows-xml"),
     ("zeek", "zeek"),
+    ("zeek-json", "json"),
 ];
 
 #[test]

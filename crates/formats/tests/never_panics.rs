@@ -54,6 +54,7 @@ fn real_lines() -> Vec<Vec<u8>> {
         "auditd",
         "windows",
         "zeek",
+        "zeek-json",
     ] {
         for entry in std::fs::read_dir(format!("{root}/{dir}")).expect("fixture folder") {
             let text = std::fs::read(entry.expect("entry").path()).expect("fixture");
