@@ -13,8 +13,9 @@
 #                  capture) and a browser-like client at 127.0.0.1, by SNI
 #   :80            a Python HTTP server: a bot polling getUpdates in clear text (at
 #                  149.154.167.220), and a browser fetching a page (at 127.0.0.1)
-# Usage: capture-suricata.sh   (needs root, iproute2, suricata, tcpdump, dnsmasq, dig, curl,
-# openssl, python3)
+# Usage: capture-suricata.sh   (needs root, iproute2, suricata, tcpdump, dnsmasq, dig,
+# curl, openssl, python3; Suricata comes from bookworm-backports:
+# `apt-get install -t bookworm-backports suricata` with that suite in the apt sources)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
