@@ -25,8 +25,10 @@ use crate::{NetworkUse, Watched, alert, human_duration, rule_ref};
 pub const WINDOW_MS: i64 = 60_000;
 /// Records kept per connection key (source, destination, port).
 const PER_KEY: usize = 16;
-/// The most connection keys kept; when full, keys idle for a day make room.
-const MAX_KEYS: usize = 100_000;
+/// The most connection keys kept; when full, keys idle for [`EVICT_IDLE_MS`] make room.
+const MAX_KEYS: usize = 50_000;
+/// How long a connection key may stay idle before it can be evicted, ms.
+const EVICT_IDLE_MS: i64 = 3600 * 1000;
 /// A pair already reported is reported again after this long, ms.
 const REPORT_AGAIN_MS: i64 = 24 * 3600 * 1000;
 
@@ -188,17 +190,20 @@ impl Attribution {
         })
     }
 
+    /// Keeps `seen` under `key` with the records of the key that are within the join
+    /// window of it; when the keys are many, keys idle for an hour make room.
     fn remember(&mut self, key: String, seen: Seen) {
         if !self.pending.contains_key(&key) && self.pending.len() >= MAX_KEYS {
             let now = seen.time;
             self.pending
-                .retain(|_, list| list.iter().any(|s| now - s.time < REPORT_AGAIN_MS));
+                .retain(|_, list| list.iter().any(|s| now - s.time < EVICT_IDLE_MS));
             self.reported.retain(|_, at| now - *at < REPORT_AGAIN_MS);
             if self.pending.len() >= MAX_KEYS {
                 return;
             }
         }
         let list = self.pending.entry(key).or_default();
+        list.retain(|s| (seen.time - s.time).abs() <= WINDOW_MS);
         if list.len() >= PER_KEY {
             list.remove(0);
         }
@@ -383,5 +388,19 @@ mod tests {
                 .all(|e| e.get(t::SUBJECT_PROCESS_NAME).is_none()
                     || e.get_str(t::EVENT_SRC_TITLE) == Some("sysmon"))
         );
+    }
+
+    #[test]
+    fn a_busy_connection_key_keeps_only_the_join_window() {
+        let watched = Watched::default();
+        let mut attribution = Attribution::default();
+        for i in 0..100 {
+            let event = endpoint(i * 10, 50_000 + u16::try_from(i).expect("small"), BOT);
+            let use_ = NetworkUse::of(&event).expect("network use");
+            attribution.observe(&event, &use_, &watched);
+        }
+        let kept: usize = attribution.pending.values().map(Vec::len).sum();
+        // Records 10 s apart: the last and the six before it are within 60 s.
+        assert_eq!(kept, 7);
     }
 }
