@@ -90,6 +90,9 @@ pub struct Analytics {
     resolved: resolved::Resolved,
     #[serde(default)]
     attribution: attributed::Attribution,
+    /// Whether the state changed since [`Analytics::take_changed`] last said.
+    #[serde(skip)]
+    changed: bool,
 }
 
 impl Analytics {
@@ -102,16 +105,18 @@ impl Analytics {
             beaconing: beaconing::Beaconing::default(),
             resolved: resolved::Resolved::default(),
             attribution: attributed::Attribution::default(),
+            changed: false,
         }
     }
 
     /// Judges `event`: marks it and appends the alerts it raises. Events that are not
     /// network use by an identifiable source are left alone.
     pub fn observe(&mut self, event: &mut Event, alerts: &mut Vec<Alert>) {
-        self.resolved.learn(event, &self.watched);
+        self.changed |= self.resolved.learn(event, &self.watched);
         let Some(use_) = NetworkUse::of(event) else {
             return;
         };
+        self.changed = true;
         if let Some(connection) = self.resolved.connection(&use_) {
             connection.mark(event);
             if let Some(alert) = connection.alert(event) {
@@ -141,6 +146,12 @@ impl Analytics {
     /// Watches `watched` from now on (the lists were edited).
     pub fn set_watched(&mut self, watched: Watched) {
         self.watched = watched;
+    }
+
+    /// Whether the state changed since the last call (or since it was created or
+    /// restored): a state that did not change need not be saved again.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
     }
 
     /// The state as JSON, to keep across restarts.
@@ -205,6 +216,29 @@ pub fn human_duration(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_network_use_changes_the_state() {
+        use dozor_event::taxonomy as t;
+        let mut analytics = Analytics::new(AnalyticsConfig::default(), Watched::default());
+        let mut alerts = Vec::new();
+        let mut logon = Event::new();
+        logon.set(t::TIME, dozor_event::Timestamp::UNIX_EPOCH);
+        logon.set(t::ACTION, "login");
+        analytics.observe(&mut logon, &mut alerts);
+        assert!(!analytics.take_changed());
+        let mut tls = Event::new();
+        tls.set(t::TIME, dozor_event::Timestamp::UNIX_EPOCH);
+        tls.set(t::EVENT_SRC_CATEGORY, "Network sensor");
+        tls.set(
+            t::SRC_IP,
+            "10.0.0.7".parse::<std::net::IpAddr>().expect("ip"),
+        );
+        tls.set(t::DST_HOST, "example.com");
+        analytics.observe(&mut tls, &mut alerts);
+        assert!(analytics.take_changed());
+        assert!(!analytics.take_changed());
+    }
 
     #[test]
     fn durations_read_well() {

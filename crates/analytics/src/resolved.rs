@@ -54,19 +54,20 @@ pub struct Connection {
 }
 
 impl Resolved {
-    /// Remembers the answers of `event` if it is a DNS answer for a watched name.
-    pub fn learn(&mut self, event: &Event, watched: &Watched) {
+    /// Remembers the answers of `event` if it is a DNS answer for a watched name;
+    /// whether it was one.
+    pub fn learn(&mut self, event: &Event, watched: &Watched) -> bool {
         let Some(name) = event.get_str(t::OBJECT_QUERY) else {
-            return;
+            return false;
         };
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         let Some(list) = watched.list_of(&name) else {
-            return;
+            return false;
         };
         let (Some(Value::List(answers)), Some(host), Some(time)) =
             (event.get(t::DNS_ANSWERS), host_of(event), event.time())
         else {
-            return;
+            return false;
         };
         let time = time.as_millisecond();
         if self.answers.len() >= MAX_ANSWERS {
@@ -89,6 +90,7 @@ impl Resolved {
                 );
             }
         }
+        true
     }
 
     /// The service `use_` reaches, if it is a connection to an address answered for a

@@ -5,8 +5,9 @@
 //! transaction holding their events, the incidents their alerts open or extend, and
 //! the journal position reached; event ids derive from journal positions, so a replay
 //! after a crash rewrites the same rows instead of adding new ones. The analytics judge
-//! each event before the rules, and their state is saved in the same transaction, so a
-//! replay starts them from the state that matches the checkpoint.
+//! each event before the rules, and their state is saved in the same transaction when
+//! the batch changed it, so a replay starts them from the state that matches the
+//! checkpoint.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -159,7 +160,10 @@ impl Pipeline {
         }
         let last = records.last().map_or(0, |p| p.next);
         batch.checkpoint = Some((self.node.clone(), last as i64));
-        batch.analytics_state = Some((self.node.clone(), self.analytics.save()));
+        // A state the batch left unchanged is already stored as it is.
+        if self.analytics.take_changed() {
+            batch.analytics_state = Some((self.node.clone(), self.analytics.save()));
+        }
         Prepared {
             batch,
             rejects,
