@@ -225,8 +225,12 @@ impl Prefilter {
         for (accessor, needles) in atoms.fields {
             let mut pairs: Vec<(String, u32)> = needles.into_iter().collect();
             pairs.sort_by_key(|(_, id)| *id);
+            // No rare-byte prefilter: field values are short and full of the needles'
+            // bytes, so it restarts the automaton more often than it skips (measured:
+            // 3% less time on the process-creation lane, the same on the mixed one).
             let automaton = AhoCorasick::builder()
                 .match_kind(aho_corasick::MatchKind::Standard)
+                .prefilter(false)
                 .build(pairs.iter().map(|(n, _)| n.as_str()))?;
             fields.push((
                 accessor,
