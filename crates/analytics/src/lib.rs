@@ -117,29 +117,39 @@ impl Analytics {
             return;
         };
         self.changed = true;
-        if let Some(connection) = self.resolved.connection(&use_) {
+        // Every analytic marks the event first, so that each alert carries the event
+        // with all the marks.
+        let connection = self.resolved.connection(&use_);
+        // A connection to an address answered for a watched name is attributed under
+        // that name (a sensor's flow record names only the address).
+        let named = connection.as_ref().map(|connection| {
             connection.mark(event);
-            if let Some(alert) = connection.alert(event) {
-                alerts.push(alert);
+            NetworkUse {
+                destination: connection.name.clone(),
+                ..use_.clone()
             }
-        }
-        if let Some(pair) = self.attribution.observe(event, &use_, &self.watched) {
+        });
+        let pair = self
+            .attribution
+            .observe(event, named.as_ref().unwrap_or(&use_), &self.watched);
+        if let Some(pair) = &pair {
             pair.mark(event);
-            if let Some(alert) = pair.alert(event) {
-                alerts.push(alert);
-            }
         }
-        if let Some(finding) = self.first_seen.observe(&use_, &self.config) {
+        let finding = self.first_seen.observe(&use_, &self.config);
+        if let Some(finding) = &finding {
             finding.mark(event);
-            alerts.push(finding.alert(event));
         }
-        if let Some(beacon) = self.beaconing.observe(&use_, &self.config) {
+        let beacon = self.beaconing.observe(&use_, &self.config);
+        if let Some(beacon) = &beacon {
             beacon.mark(event);
-            if let Some(list) = self.watched.list_of(&use_.destination)
-                && let Some(alert) = beacon.alert(event, list)
-            {
-                alerts.push(alert);
-            }
+        }
+        alerts.extend(connection.and_then(|c| c.alert(event)));
+        alerts.extend(pair.and_then(|p| p.alert(event)));
+        alerts.extend(finding.map(|f| f.alert(event)));
+        if let Some(beacon) = beacon
+            && let Some(list) = self.watched.list_of(&use_.destination)
+        {
+            alerts.extend(beacon.alert(event, list));
         }
     }
 

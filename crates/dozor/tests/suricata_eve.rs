@@ -122,39 +122,37 @@ fn sysmon_connection(utc: &str, image: &str, src_port: u64, dst: &str) -> String
 
 #[test]
 fn the_sensor_s_tls_records_are_tied_to_the_endpoint_s_processes() {
-    // The endpoint's records of the bot's first TLS connection and of the browser's,
-    // a moment before the sensor's (source ports and times from eve.json).
+    // The endpoint's records of the bot's TLS connections and of the browser's, a
+    // moment before the sensor's (source ports and times from eve.json).
     let text = std::fs::read_to_string(eve()).expect("eve.json");
-    let tls: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
-        .filter(|r| r["event_type"] == "tls")
-        .collect();
-    let port_of = |sni: &str| {
-        let record = tls
-            .iter()
-            .find(|r| r["tls"]["sni"] == sni)
-            .expect("a TLS record");
-        let time = record["timestamp"].as_str().expect("timestamp");
-        // `2026-11-28T09:05:01.313241+0000` -> Sysmon's `2026-11-28 09:05:01.300`.
-        let utc = format!("{} {}00", &time[..10], &time[11..21]);
-        (record["src_port"].as_u64().expect("port"), utc)
+    let connections = |sni: &str| -> Vec<(u64, String)> {
+        text.lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
+            .filter(|r| r["event_type"] == "tls" && r["tls"]["sni"] == sni)
+            .map(|record| {
+                let time = record["timestamp"].as_str().expect("timestamp");
+                // `2026-11-28T09:05:01.313241+0000` -> Sysmon's `2026-11-28 09:05:01.300`.
+                let utc = format!("{} {}00", &time[..10], &time[11..21]);
+                (record["src_port"].as_u64().expect("port"), utc)
+            })
+            .collect()
     };
     let bot = r"C:\Users\alice\AppData\Local\Temp\svchost.exe";
     let browser = r"C:\Program Files\Mozilla Firefox\firefox.exe";
-    let (bot_port, bot_time) = port_of("api.telegram.org");
-    let (browser_port, browser_time) = port_of("www.example.test");
+    let bot_connections = connections("api.telegram.org");
+    assert_eq!(bot_connections.len(), 2);
+    let mut records = String::new();
+    for (port, time) in &bot_connections {
+        records += &sysmon_connection(time, bot, *port, "149.154.167.220");
+        records.push('\n');
+    }
+    for (port, time) in connections("www.example.test") {
+        records += &sysmon_connection(&time, browser, port, "127.0.0.1");
+        records.push('\n');
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let sysmon = dir.path().join("sysmon.ndjson");
-    std::fs::write(
-        &sysmon,
-        format!(
-            "{}\n{}\n",
-            sysmon_connection(&bot_time, bot, bot_port, "149.154.167.220"),
-            sysmon_connection(&browser_time, browser, browser_port, "127.0.0.1"),
-        ),
-    )
-    .expect("write");
+    std::fs::write(&sysmon, records).expect("write");
     let alerts = hunt(&[&sysmon, &eve()]);
     let attributed: Vec<&Value> = alerts
         .iter()
@@ -173,13 +171,23 @@ fn the_sensor_s_tls_records_are_tied_to_the_endpoint_s_processes() {
         .iter()
         .find(|a| {
             a["rule"]["title"] == "TLS session to a web service abused as a command channel"
-                && a["events"][0]["src.port"] == bot_port
+                && a["events"][0]["src.port"] == bot_connections[0].0
         })
         .expect("the TLS rule's alert on the bot's connection");
     assert_eq!(
         tls_alert["events"][0]["subject.process.name"],
         "svchost.exe"
     );
+    // The sensor's flow record of that connection names only the address; the DNS
+    // answer names it, and it is attributed too (the resolved-service finding's event).
+    let resolved = alerts
+        .iter()
+        .find(|a| a["rule"]["id"] == "dozor-analytic-resolved-service-connection")
+        .expect("the resolved-service finding");
+    let flow = &resolved["events"][0];
+    assert_eq!(flow["msgid"], "flow");
+    assert_eq!(flow["dst.host"], "api.telegram.org", "{flow}");
+    assert_eq!(flow["subject.process.name"], "svchost.exe", "{flow}");
     // The endpoint rule sees the bot's connection to Telegram's network by itself.
     assert!(alerts.iter().any(|a| a["rule"]["title"]
         == "Process other than a Telegram client or browser reaches the Telegram Bot API"));
