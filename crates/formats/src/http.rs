@@ -50,6 +50,59 @@ pub(crate) fn set_destination_name(event: &mut Event, name: &str) {
     }
 }
 
+/// One HTTP request and its response as a network sensor logs it (Zeek's `http.log`,
+/// Suricata's `http` records): every part optional.
+#[derive(Default)]
+pub(crate) struct Transaction<'a> {
+    /// The `Host` header.
+    pub host: Option<&'a str>,
+    /// The method.
+    pub method: Option<&'a str>,
+    /// The request target.
+    pub url: Option<&'a str>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<&'a str>,
+    /// The `Referer` header.
+    pub referrer: Option<&'a str>,
+    /// The protocol version (`HTTP/1.1`).
+    pub version: Option<String>,
+    /// The response body's size.
+    pub bytes: Option<i64>,
+    /// The response status.
+    pub status: Option<i64>,
+}
+
+impl Transaction<'_> {
+    /// Maps the transaction as the access logs map a request: the destination's name,
+    /// method and target, headers, size, and the status with its outcome.
+    pub(crate) fn set(&self, event: &mut Event) {
+        event.set(t::ACTION, "execute");
+        event.set(t::OBJECT, "request");
+        if let Some(host) = self.host {
+            set_destination_name(event, host);
+        }
+        if let (Some(method), Some(url)) = (self.method, self.url) {
+            crate::squid::set_request(event, method, url);
+        }
+        for (field, value) in [
+            (t::HTTP_USER_AGENT, self.user_agent),
+            (t::HTTP_REFERRER, self.referrer),
+            (t::HTTP_VERSION, self.version.as_deref()),
+        ] {
+            if let Some(value) = value {
+                event.set(field, value);
+            }
+        }
+        if let Some(bytes) = self.bytes {
+            event.set(t::HTTP_BYTES, bytes);
+        }
+        if let Some(status) = self.status {
+            event.set(t::HTTP_STATUS, status);
+            event.set(t::STATUS, if status >= 400 { "failure" } else { "success" });
+        }
+    }
+}
+
 /// `host`, `host:port`, `[v6]` or `[v6]:port`.
 fn split_authority(authority: &str) -> (&str, Option<u16>) {
     if let Some(rest) = authority.strip_prefix('[') {

@@ -22,9 +22,8 @@ use serde_json::{Map, Value as Json};
 
 use crate::bind::dns_request;
 use crate::format::ParseError;
-use crate::http::set_destination_name;
+use crate::http::{Transaction, set_destination_name};
 use crate::json::to_value;
-use crate::squid::set_request;
 
 /// A decoded JSON object.
 type Object = Map<String, Json>;
@@ -181,30 +180,17 @@ fn set_sni(tls: &Object, event: &mut Event) {
 
 /// An HTTP transaction, as the access logs map a request.
 fn http(http: &Object, event: &mut Event) {
-    event.set(t::ACTION, "execute");
-    event.set(t::OBJECT, "request");
-    if let Some(host) = text(http, "hostname") {
-        set_destination_name(event, host);
+    Transaction {
+        host: text(http, "hostname"),
+        method: text(http, "http_method"),
+        url: text(http, "url"),
+        user_agent: text(http, "http_user_agent"),
+        referrer: text(http, "http_refer"),
+        version: text(http, "protocol").map(str::to_owned),
+        bytes: http.get("length").and_then(Json::as_i64),
+        status: http.get("status").and_then(Json::as_i64),
     }
-    if let (Some(method), Some(url)) = (text(http, "http_method"), text(http, "url")) {
-        set_request(event, method, url);
-    }
-    for (field, key) in [
-        (t::HTTP_USER_AGENT, "http_user_agent"),
-        (t::HTTP_REFERRER, "http_refer"),
-        (t::HTTP_VERSION, "protocol"),
-    ] {
-        if let Some(value) = text(http, key) {
-            event.set(field, value);
-        }
-    }
-    if let Some(bytes) = http.get("length").and_then(Json::as_i64) {
-        event.set(t::HTTP_BYTES, bytes);
-    }
-    if let Some(status) = http.get("status").and_then(Json::as_i64) {
-        event.set(t::HTTP_STATUS, status);
-        event.set(t::STATUS, if status >= 400 { "failure" } else { "success" });
-    }
+    .set(event);
 }
 
 /// A flow: one connection, dated from its start, lasting until its last packet.

@@ -363,38 +363,18 @@ fn conn(record: &ZeekRecord<'_>, event: &mut Event) {
 /// `http.log`: one request and its response, as the access logs map them.
 fn http(record: &ZeekRecord<'_>, event: &mut Event) {
     event.set(t::MSGID, "http");
-    event.set(t::ACTION, "execute");
-    event.set(t::OBJECT, "request");
-    if let Some(host) = record.get("host") {
-        crate::http::set_destination_name(event, host);
+    let number = |name: &str| record.get(name).and_then(|n| n.parse::<i64>().ok());
+    crate::http::Transaction {
+        host: record.get("host"),
+        method: record.get("method"),
+        url: record.get("uri"),
+        user_agent: record.get("user_agent"),
+        referrer: record.get("referrer"),
+        version: record.get("version").map(|v| format!("HTTP/{v}")),
+        bytes: number("response_body_len"),
+        status: number("status_code"),
     }
-    if let (Some(method), Some(uri)) = (record.get("method"), record.get("uri")) {
-        crate::squid::set_request(event, method, uri);
-    }
-    for (field, name) in [
-        (t::HTTP_USER_AGENT, "user_agent"),
-        (t::HTTP_REFERRER, "referrer"),
-    ] {
-        if let Some(value) = record.get(name) {
-            event.set(field, value);
-        }
-    }
-    if let Some(version) = record.get("version") {
-        event.set(t::HTTP_VERSION, format!("HTTP/{version}"));
-    }
-    if let Some(bytes) = record
-        .get("response_body_len")
-        .and_then(|b| b.parse::<i64>().ok())
-    {
-        event.set(t::HTTP_BYTES, bytes);
-    }
-    if let Some(status) = record
-        .get("status_code")
-        .and_then(|s| s.parse::<i64>().ok())
-    {
-        event.set(t::HTTP_STATUS, status);
-        event.set(t::STATUS, if status >= 400 { "failure" } else { "success" });
-    }
+    .set(event);
 }
 
 /// `ts`: seconds since the epoch with a fraction (TSV) or RFC 3339 (JSON).
