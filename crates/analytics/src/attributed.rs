@@ -19,6 +19,7 @@ use dozor_event::{Event, Value, taxonomy as t};
 use dozor_rules::Alert;
 use serde::{Deserialize, Serialize};
 
+use crate::network::{name_destination, process_path};
 use crate::{NetworkUse, Watched, alert, human_duration, rule_ref};
 
 /// The longest time between the two records of one connection, ms.
@@ -116,12 +117,8 @@ impl Attribution {
                     .to_owned(),
             }
         } else {
-            let process = [t::SUBJECT_PROCESS_FULLPATH, t::OBJECT_PROCESS_FULLPATH]
-                .into_iter()
-                .find_map(|f| event.get_str(f))
-                .filter(|p| !p.is_empty() && *p != "-")?;
             Side::Endpoint {
-                process: process.to_owned(),
+                process: process_path(event)?,
             }
         };
         let key = format!("{src}\u{1f}{dst}\u{1f}{port}");
@@ -219,8 +216,8 @@ impl Attributed {
             event.set(t::SUBJECT_PROCESS_FULLPATH, self.process.as_str());
             let name = self.process.rsplit(['\\', '/']).next().unwrap_or_default();
             event.set(t::SUBJECT_PROCESS_NAME, name);
-        } else if event.get(t::DST_HOST).is_none() && event.get(t::DST_FQDN).is_none() {
-            event.set(t::DST_HOST, self.name.as_str());
+        } else {
+            name_destination(event, &self.name);
         }
     }
 

@@ -42,16 +42,13 @@ impl NetworkUse {
         }
         let destination = destination(event, dns_query)?;
         let host = host_of(event)?;
-        let client = text(
-            event,
-            &[t::SUBJECT_PROCESS_FULLPATH, t::OBJECT_PROCESS_FULLPATH],
-        )
-        .map(|path| path.to_lowercase())
-        .or_else(|| {
-            event
-                .get_str(t::HTTP_USER_AGENT)
-                .map(|agent| format!("agent:{agent}"))
-        });
+        let client = process_path(event)
+            .map(|path| path.to_lowercase())
+            .or_else(|| {
+                event
+                    .get_str(t::HTTP_USER_AGENT)
+                    .map(|agent| format!("agent:{agent}"))
+            });
         Some(Self {
             host,
             client,
@@ -89,6 +86,21 @@ fn destination(event: &Event, dns_query: bool) -> Option<String> {
     match name {
         Some(name) if !name.is_empty() => Some(name.trim_end_matches('.').to_ascii_lowercase()),
         _ => event.get(t::DST_IP).map(Value::to_string),
+    }
+}
+
+/// The executable of the process behind an event, as the source wrote its path.
+pub(crate) fn process_path(event: &Event) -> Option<String> {
+    text(
+        event,
+        &[t::SUBJECT_PROCESS_FULLPATH, t::OBJECT_PROCESS_FULLPATH],
+    )
+}
+
+/// Names an event's destination `name` unless the source named it already.
+pub(crate) fn name_destination(event: &mut Event, name: &str) {
+    if event.get(t::DST_HOST).is_none() && event.get(t::DST_FQDN).is_none() {
+        event.set(t::DST_HOST, name);
     }
 }
 

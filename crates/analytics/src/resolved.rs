@@ -12,7 +12,7 @@ use dozor_event::{Event, Value, taxonomy as t};
 use dozor_rules::Alert;
 use serde::{Deserialize, Serialize};
 
-use crate::network::host_of;
+use crate::network::{host_of, name_destination};
 use crate::{NetworkUse, Watched, alert, human_duration, rule_ref};
 
 /// How long an answer is remembered, ms (longer than the TTLs of these services).
@@ -129,9 +129,7 @@ impl Resolved {
 impl Connection {
     /// Names the destination for rules, if the event has no name for it.
     pub fn mark(&self, event: &mut Event) {
-        if event.get(t::DST_HOST).is_none() && event.get(t::DST_FQDN).is_none() {
-            event.set(t::DST_HOST, self.name.as_str());
-        }
+        name_destination(event, &self.name);
     }
 
     /// The alert, when this connection is reported.
