@@ -15,6 +15,9 @@ use crate::value::Value;
 pub struct Event {
     fields: Vec<(Field, Value)>,
     raw: Vec<(CompactString, Value)>,
+    /// The [`name_tag`] of each raw field's name, in `raw`'s order: a lookup compares
+    /// names only where the tags agree.
+    raw_tags: Vec<u32>,
     /// One bit per raw-field name hash: a name whose bit is clear is not there, so
     /// setting a new field skips the scan for an earlier value.
     raw_names: u64,
@@ -26,6 +29,7 @@ impl Event {
         Self {
             fields: Vec::with_capacity(24),
             raw: Vec::new(),
+            raw_tags: Vec::new(),
             raw_names: 0,
         }
     }
@@ -82,23 +86,33 @@ impl Event {
     pub fn set_raw(&mut self, name: impl Into<CompactString>, value: impl Into<Value>) {
         let name = name.into();
         let value = value.into();
-        let bit = name_bit(&name);
-        if self.raw_names & bit != 0
-            && let Some(slot) = self.raw.iter_mut().find(|(n, _)| *n == name)
+        let tag = name_tag(&name);
+        if self.raw_names & tag_bit(tag) != 0
+            && let Some(at) = self.raw_position(tag, &name)
         {
-            slot.1 = value;
+            self.raw[at].1 = value;
             return;
         }
-        self.raw_names |= bit;
+        self.raw_names |= tag_bit(tag);
         self.raw.push((name, value));
+        self.raw_tags.push(tag);
     }
 
     /// One of the source's own fields.
     pub fn raw(&self, name: &str) -> Option<&Value> {
-        if self.raw_names & name_bit(name) == 0 {
+        let tag = name_tag(name);
+        if self.raw_names & tag_bit(tag) == 0 {
             return None;
         }
-        self.raw.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.raw_position(tag, name).map(|at| &self.raw[at].1)
+    }
+
+    /// Where the raw field `name`, whose tag is `tag`, sits in `raw`.
+    fn raw_position(&self, tag: u32, name: &str) -> Option<usize> {
+        self.raw_tags
+            .iter()
+            .zip(&self.raw)
+            .position(|(t, (n, _))| *t == tag && n == name)
     }
 
     /// The taxonomy fields, in the order they were set.
@@ -127,16 +141,22 @@ impl Event {
     }
 }
 
-/// The bit of a raw-field name in [`Event`]'s name filter: from its length and its
-/// first and last bytes, which tell most field names apart.
-fn name_bit(name: &str) -> u64 {
+/// A raw-field name's tag: its length and its first and last bytes, which tell most
+/// field names apart. Equal names have equal tags.
+fn name_tag(name: &str) -> u32 {
     let bytes = name.as_bytes();
     let first = bytes.first().copied().unwrap_or(0) as u32;
     let last = bytes.last().copied().unwrap_or(0) as u32;
-    let hash = (bytes.len() as u32)
+    ((bytes.len() as u32) << 16) ^ (first << 8) ^ last
+}
+
+/// The bit of a name tag in [`Event`]'s name filter.
+fn tag_bit(tag: u32) -> u64 {
+    let len = tag >> 16;
+    let hash = len
         .wrapping_mul(31)
-        .wrapping_add(first.wrapping_mul(7))
-        .wrapping_add(last);
+        .wrapping_add(((tag >> 8) & 0xff).wrapping_mul(7))
+        .wrapping_add(tag & 0xff);
     1 << (hash % 64)
 }
 
