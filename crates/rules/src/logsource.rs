@@ -117,12 +117,36 @@ fn scalar_text(value: &yaml_serde::Value) -> String {
     }
 }
 
-/// The conditions of one derivation: each field and the values it may have.
-type When = Vec<(Accessor, Vec<String>)>;
+/// The conditions of one derivation: each field (its index in
+/// [`LogSourceTable`]'s `fields`) and the values it may have.
+type When = Vec<(usize, Vec<Wanted>)>;
+
+/// One value a derivation's field may have: lowercase text, and its number when it is
+/// one (a number parsed at load rather than for every event).
+#[derive(Debug)]
+struct Wanted {
+    text: String,
+    int: Option<i64>,
+}
+
+impl Wanted {
+    fn new(text: &str) -> Self {
+        let text = text.to_lowercase();
+        let int = text.parse().ok();
+        Self { text, int }
+    }
+}
+
+/// Fields whose values one derivation pass remembers (SigmaHQ's and Dozor's tables
+/// test four); a table testing more looks the others up each time.
+const REMEMBERED_FIELDS: usize = 16;
 
 /// Derives events' logsources.
 #[derive(Debug, Default)]
 pub(crate) struct LogSourceTable {
+    /// The distinct fields the derivations test: each is looked up once per event
+    /// however many derivations test it (they are dozens, on three or four fields).
+    fields: Vec<Accessor>,
     derivations: Vec<(When, LogSource)>,
 }
 
@@ -143,8 +167,8 @@ impl LogSourceTable {
                         OneOrMany::One(v) => vec![scalar_text(&v)],
                         OneOrMany::Many(vs) => vs.iter().map(scalar_text).collect(),
                     };
-                    let values = values.into_iter().map(|v| v.to_lowercase()).collect();
-                    (Accessor::for_event_field(&field), values)
+                    let values = values.iter().map(|v| Wanted::new(v)).collect();
+                    (self.field_index(Accessor::for_event_field(&field)), values)
                 })
                 .collect();
             self.derivations.push((when, entry.logsource));
@@ -152,14 +176,31 @@ impl LogSourceTable {
         Ok(())
     }
 
+    /// The index of `field` in `fields`, adding it if new.
+    fn field_index(&mut self, field: Accessor) -> usize {
+        match self.fields.iter().position(|f| *f == field) {
+            Some(i) => i,
+            None => {
+                self.fields.push(field);
+                self.fields.len() - 1
+            }
+        }
+    }
+
     /// The logsource of `event`.
     pub(crate) fn of(&self, event: &Event) -> EventLogSource {
         let mut logsource = EventLogSource::default();
+        let mut remembered: [Option<Option<&Value>>; REMEMBERED_FIELDS] = [None; REMEMBERED_FIELDS];
+        let mut value_of = |i: usize| {
+            let look_up = || self.fields.get(i).and_then(|f| f.get(event));
+            match remembered.get_mut(i) {
+                Some(slot) => *slot.get_or_insert_with(look_up),
+                None => look_up(),
+            }
+        };
         for (when, set) in &self.derivations {
-            let all = when.iter().all(|(accessor, values)| {
-                accessor
-                    .get(event)
-                    .is_some_and(|v| values.iter().any(|want| value_is(v, want)))
+            let all = when.iter().all(|(field, values)| {
+                value_of(*field).is_some_and(|v| values.iter().any(|want| value_is(v, want)))
             });
             if all {
                 logsource.fill_from(set);
@@ -169,12 +210,12 @@ impl LogSourceTable {
     }
 }
 
-fn value_is(value: &Value, want: &str) -> bool {
+fn value_is(value: &Value, want: &Wanted) -> bool {
     match value {
-        Value::Str(s) => s.eq_ignore_ascii_case(want),
-        Value::Int(n) => want.parse::<i64>().is_ok_and(|w| w == *n),
-        Value::Bool(b) => want.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
-        _ => value.to_string().eq_ignore_ascii_case(want),
+        Value::Str(s) => s.eq_ignore_ascii_case(&want.text),
+        Value::Int(n) => want.int == Some(*n),
+        Value::Bool(b) => want.text == if *b { "true" } else { "false" },
+        _ => value.to_string().eq_ignore_ascii_case(&want.text),
     }
 }
 
