@@ -76,6 +76,8 @@ struct Hunter<W: Write> {
     progress: Option<Progress>,
     /// The output line being written, kept between alerts.
     line: Vec<u8>,
+    /// The JSON of an event several rules matched, kept between events.
+    rendered: Vec<u8>,
 }
 
 /// A one-line progress report on a terminal's stderr, redrawn at most every 200 ms.
@@ -158,12 +160,14 @@ impl<W: Write> Sink for Hunter<W> {
         self.rules.evaluate(&event, &mut self.alerts);
         // An event that several rules matched is written once and copied into each
         // alert: writing the event is most of an alert's cost.
-        let rendered = (self.kind == OutputKind::Jsonl && self.alerts.len() > 1).then(|| {
-            let mut json = Vec::new();
-            event.write_json(&mut json);
-            json
-        });
-        self.print_alerts(rendered.as_deref().map(|json| (&event, json)));
+        let several = self.kind == OutputKind::Jsonl && self.alerts.len() > 1;
+        let mut rendered = std::mem::take(&mut self.rendered);
+        rendered.clear();
+        if several {
+            event.write_json(&mut rendered);
+        }
+        self.print_alerts(several.then_some((&event, rendered.as_slice())));
+        self.rendered = rendered;
     }
 
     fn reject(&mut self, _reject: Reject) {
@@ -655,6 +659,7 @@ pub fn run(args: &Args) -> Result<i32> {
         error: None,
         progress: Progress::on_terminal(),
         line: Vec::new(),
+        rendered: Vec::new(),
     };
     let threads = args
         .threads
