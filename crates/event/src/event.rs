@@ -98,6 +98,13 @@ impl Event {
         self.raw_tags.push(tag);
     }
 
+    /// Makes room for `additional` more raw fields (a source that knows how many it
+    /// sets saves the vectors' regrowth).
+    pub fn reserve_raw(&mut self, additional: usize) {
+        self.raw.reserve(additional);
+        self.raw_tags.reserve(additional);
+    }
+
     /// One of the source's own fields.
     pub fn raw(&self, name: &str) -> Option<&Value> {
         let tag = name_tag(name);

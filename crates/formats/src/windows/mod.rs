@@ -90,6 +90,7 @@ pub(crate) const SYSTEM_ATTRIBUTES: [(&str, &str, &str); 6] = [
 
 /// Maps a Windows event to the taxonomy, keeping every field under its own name.
 pub(crate) fn normalize(record: &WinRecord, event: &mut Event) {
+    event.reserve_raw(record.system.len() + record.data.len());
     for (name, value) in &record.system {
         event.set_raw(*name, value.as_ref());
     }
