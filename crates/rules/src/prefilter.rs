@@ -36,6 +36,10 @@ pub(crate) enum Req {
     All(Vec<Req>),
     /// At least one part must hold.
     Any(Vec<Req>),
+    /// At least one of these atoms must have been found: an `Any` of atoms (a rule's
+    /// list of needles), as (word of the hit set, bits of that word), so that a list of
+    /// a hundred needles is checked in a few word operations.
+    AnyAtom(Vec<(u32, u64)>),
 }
 
 impl Req {
@@ -57,7 +61,31 @@ impl Req {
         if parts.len() == 1 {
             return parts.pop().unwrap_or(Req::True);
         }
-        Req::Any(parts)
+        let atoms: Option<Vec<u32>> = parts
+            .iter()
+            .map(|p| match p {
+                Req::Atom(a) => Some(*a),
+                _ => None,
+            })
+            .collect();
+        match atoms {
+            Some(atoms) => Req::any_atom(atoms),
+            None => Req::Any(parts),
+        }
+    }
+
+    /// At least one of `atoms`, as [`Req::AnyAtom`].
+    fn any_atom(mut atoms: Vec<u32>) -> Req {
+        atoms.sort_unstable();
+        let mut words: Vec<(u32, u64)> = Vec::new();
+        for atom in atoms {
+            let (word, bit) = (atom / 64, 1u64 << (atom % 64));
+            match words.last_mut() {
+                Some((w, bits)) if *w == word => *bits |= bit,
+                _ => words.push((word, bit)),
+            }
+        }
+        Req::AnyAtom(words)
     }
 
     fn holds(&self, hits: &[u64]) -> bool {
@@ -66,6 +94,9 @@ impl Req {
             Req::Atom(a) => bit(hits, *a as usize),
             Req::All(parts) => parts.iter().all(|p| p.holds(hits)),
             Req::Any(parts) => parts.iter().any(|p| p.holds(hits)),
+            Req::AnyAtom(words) => words
+                .iter()
+                .any(|(w, bits)| hits.get(*w as usize).is_some_and(|h| h & bits != 0)),
         }
     }
 
@@ -76,9 +107,18 @@ impl Req {
     fn trigger(&self, lens: &[usize]) -> Option<(Vec<u32>, f64)> {
         match self {
             Req::True => None,
-            Req::Atom(a) => {
-                let len = lens.get(*a as usize).copied().unwrap_or(1).max(1);
-                Some((vec![*a], 1.0 + 8.0 / len as f64))
+            Req::Atom(a) => Some((vec![*a], atom_cost(lens, *a))),
+            Req::AnyAtom(words) => {
+                let atoms: Vec<u32> = words
+                    .iter()
+                    .flat_map(|&(w, bits)| {
+                        (0..64u32)
+                            .filter(move |b| bits & (1 << b) != 0)
+                            .map(move |b| w * 64 + b)
+                    })
+                    .collect();
+                let cost = atoms.iter().map(|a| atom_cost(lens, *a)).sum();
+                Some((atoms, cost))
             }
             // Any part's trigger will do: take the cheapest.
             Req::All(parts) => parts
@@ -98,6 +138,12 @@ impl Req {
             }
         }
     }
+}
+
+/// The estimated cost of triggering on atom `a`: long needles are rarer.
+fn atom_cost(lens: &[usize], a: u32) -> f64 {
+    let len = lens.get(a as usize).copied().unwrap_or(1).max(1);
+    1.0 + 8.0 / len as f64
 }
 
 fn bit(bits: &[u64], i: usize) -> bool {
@@ -381,6 +427,23 @@ mod tests {
         assert_eq!(req.trigger(&lens).map(|t| t.0), Some(vec![0, 1]));
         assert_eq!(Req::Any(vec![Req::Atom(0), Req::True]).trigger(&lens), None);
         assert_eq!(Req::True.trigger(&lens), None);
+    }
+
+    #[test]
+    fn lists_of_atoms_are_word_masks() {
+        let req = Req::any(vec![Req::Atom(3), Req::Atom(70), Req::Atom(1)]);
+        assert_eq!(req, Req::AnyAtom(vec![(0, 0b1010), (1, 1 << 6)]));
+        let mut hits = vec![0u64; 2];
+        assert!(!req.holds(&hits));
+        set(&mut hits, 70);
+        assert!(req.holds(&hits));
+        let lens = [1; 80];
+        assert_eq!(req.trigger(&lens).map(|t| t.0), Some(vec![1, 3, 70]));
+        let mixed = Req::any(vec![
+            Req::Atom(1),
+            Req::All(vec![Req::Atom(2), Req::Atom(3)]),
+        ]);
+        assert!(matches!(mixed, Req::Any(_)));
     }
 
     #[test]
