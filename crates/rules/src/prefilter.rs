@@ -397,9 +397,9 @@ impl Prefilter {
         }
     }
 
-    /// Whether rule `r` may match the event last scanned into `scratch`.
-    pub(crate) fn candidate(scratch: &Scratch, r: usize) -> bool {
-        bit(&scratch.candidates, r)
+    /// The rules that may match the event last scanned into `scratch`, as a bit set.
+    pub(crate) fn candidates(scratch: &Scratch) -> &[u64] {
+        &scratch.candidates
     }
 }
 

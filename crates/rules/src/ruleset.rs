@@ -57,11 +57,18 @@ enum Feed {
 /// stays in the [`RuleSet`].
 pub struct Detector {
     rules: Vec<DetectionRule>,
-    /// Rules grouped by logsource, for routing.
-    groups: Vec<(LogSource, Vec<usize>)>,
+    /// Rules grouped by logsource, for routing: each group's members as a bit set
+    /// over `rules` (the groups do not overlap).
+    groups: Vec<(LogSource, Vec<u64>)>,
     logsources: LogSourceTable,
     prefilter: Prefilter,
+    /// Tells this detector apart from every other of the process, for the
+    /// [`MatchState`]s that remember what they worked out for one.
+    id: u64,
 }
+
+/// The id of the next detector built.
+static NEXT_DETECTOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// One thread's working memory for [`Detector::matching`].
 #[derive(Debug, Default)]
@@ -72,6 +79,11 @@ pub struct MatchState {
     selected: Vec<usize>,
     /// The fields their rules read.
     fields: Vec<u64>,
+    /// Their rules, as a bit set over the detector's rules.
+    rules: Vec<u64>,
+    /// The detector (its [`Detector::id`]) and logsource that `selected`, `fields`
+    /// and `rules` are for.
+    routed: Option<(u64, EventLogSource)>,
 }
 
 impl Detector {
@@ -79,28 +91,47 @@ impl Detector {
     pub fn matching(&self, event: &Event, state: &mut MatchState, matched: &mut Vec<usize>) {
         matched.clear();
         let logsource = self.logsources.of(event);
-        state.selected.clear();
-        state.selected.extend(
-            self.groups
-                .iter()
-                .enumerate()
-                .filter(|(_, (scope, _))| scope.selects(&logsource))
-                .map(|(g, _)| g),
-        );
+        // Consecutive events mostly share a logsource: its groups, fields and rules
+        // are worked out again only when it changes.
+        let routed =
+            matches!(&state.routed, Some((id, known)) if *id == self.id && *known == logsource);
+        if !routed {
+            state.selected.clear();
+            state.selected.extend(
+                self.groups
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (scope, _))| scope.selects(&logsource))
+                    .map(|(g, _)| g),
+            );
+            self.prefilter.fields_of(&state.selected, &mut state.fields);
+            state.rules.clear();
+            state.rules.resize(self.rules.len().div_ceil(64), 0);
+            for &g in &state.selected {
+                for (word, members) in state.rules.iter_mut().zip(&self.groups[g].1) {
+                    *word |= members;
+                }
+            }
+            state.routed = Some((self.id, logsource));
+        }
         if state.selected.is_empty() {
             return;
         }
-        self.prefilter.fields_of(&state.selected, &mut state.fields);
         self.prefilter
             .scan(event, &state.fields, &mut state.scratch, &mut state.folds);
-        for &g in &state.selected {
-            let scratch = &state.scratch;
-            let folds = &mut state.folds;
-            matched.extend(self.groups[g].1.iter().copied().filter(|&r| {
-                Prefilter::candidate(scratch, r) && self.rules[r].matches(event, folds)
-            }));
+        // Only the selected rules that the prefilter kept are evaluated, found word by
+        // word rather than by asking about each rule of the selected groups.
+        let candidates = Prefilter::candidates(&state.scratch);
+        for (w, (selected, kept)) in state.rules.iter().zip(candidates).enumerate() {
+            let mut bits = selected & kept;
+            while bits != 0 {
+                let r = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if self.rules[r].matches(event, &mut state.folds) {
+                    matched.push(r);
+                }
+            }
         }
-        matched.sort_unstable();
     }
 }
 
@@ -332,12 +363,23 @@ impl RuleSet {
                 file: "(rule set)".into(),
                 reason: format!("literal index: {e}"),
             })?;
+        let groups = groups
+            .into_iter()
+            .map(|(logsource, members)| {
+                let mut bits = vec![0u64; rules.len().div_ceil(64)];
+                for r in members {
+                    bits[r / 64] |= 1 << (r % 64);
+                }
+                (logsource, bits)
+            })
+            .collect();
         Ok(Self {
             detector: Arc::new(Detector {
                 rules,
                 groups,
                 logsources,
                 prefilter,
+                id: NEXT_DETECTOR.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             }),
             state: MatchState::default(),
             matched: Vec::new(),
