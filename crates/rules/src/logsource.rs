@@ -187,6 +187,22 @@ impl LogSourceTable {
         }
     }
 
+    /// The values in `event` of the fields the derivations test: events with equal
+    /// keys have the same logsource.
+    pub(crate) fn key(&self, event: &Event) -> Vec<Option<Value>> {
+        self.fields.iter().map(|f| f.get(event).cloned()).collect()
+    }
+
+    /// Whether `event`'s [`LogSourceTable::key`] is `key`.
+    pub(crate) fn same_key(&self, event: &Event, key: &[Option<Value>]) -> bool {
+        self.fields.len() == key.len()
+            && self
+                .fields
+                .iter()
+                .zip(key)
+                .all(|(f, known)| f.get(event) == known.as_ref())
+    }
+
     /// The logsource of `event`.
     pub(crate) fn of(&self, event: &Event) -> EventLogSource {
         let mut logsource = EventLogSource::default();

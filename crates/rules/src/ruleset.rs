@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dozor_event::Event;
+use dozor_event::{Event, Value};
 
 use crate::alert::{Alert, RuleRef};
 use crate::content::builtin_files;
@@ -81,21 +81,23 @@ pub struct MatchState {
     fields: Vec<u64>,
     /// Their rules, as a bit set over the detector's rules.
     rules: Vec<u64>,
-    /// The detector (its [`Detector::id`]) and logsource that `selected`, `fields`
-    /// and `rules` are for.
-    routed: Option<(u64, EventLogSource)>,
+    /// The detector (its [`Detector::id`]) and the values of the fields its
+    /// logsource derivation tests (see [`LogSourceTable::key`]) that `selected`,
+    /// `fields` and `rules` are for.
+    routed: Option<(u64, Vec<Option<Value>>)>,
 }
 
 impl Detector {
     /// The detection rules matching `event`, by index, ascending, into `matched`.
     pub fn matching(&self, event: &Event, state: &mut MatchState, matched: &mut Vec<usize>) {
         matched.clear();
-        let logsource = self.logsources.of(event);
-        // Consecutive events mostly share a logsource: its groups, fields and rules
-        // are worked out again only when it changes.
-        let routed =
-            matches!(&state.routed, Some((id, known)) if *id == self.id && *known == logsource);
+        // Consecutive events mostly agree in the fields the logsource derivation
+        // tests: the logsource, its groups, fields and rules are worked out again only
+        // when those values change.
+        let routed = matches!(&state.routed, Some((id, key)) if *id == self.id
+            && self.logsources.same_key(event, key));
         if !routed {
+            let logsource = self.logsources.of(event);
             state.selected.clear();
             state.selected.extend(
                 self.groups
@@ -112,7 +114,7 @@ impl Detector {
                     *word |= members;
                 }
             }
-            state.routed = Some((self.id, logsource));
+            state.routed = Some((self.id, self.logsources.key(event)));
         }
         if state.selected.is_empty() {
             return;

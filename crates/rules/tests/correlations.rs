@@ -97,6 +97,32 @@ fn the_test_events_have_the_rules_logsource() {
 }
 
 #[test]
+fn each_event_is_routed_by_its_own_logsource() {
+    // The detector remembers the routing of the previous event's logsource: an event
+    // of another source in between must not be evaluated under it.
+    let mut set = rules("", 100);
+    let mut other = event(1, "login", "failure", "b", 0);
+    other.set(t::EVENT_SRC_TITLE, "sysmon");
+    let events = [
+        event(0, "login", "failure", "a", 0),
+        other.clone(),
+        other,
+        event(2, "login", "failure", "c", 0),
+    ];
+    let alerts = run(&mut set, &events);
+    let users: Vec<_> = alerts
+        .iter()
+        .map(|a| {
+            a.events[0]
+                .get_str(t::SUBJECT_ACCOUNT_NAME)
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(ids(&alerts), ["login-failure", "login-failure"]);
+    assert_eq!(users, ["a", "c"]);
+}
+
+#[test]
 fn event_count_fires_once_per_window_and_group() {
     let mut set = rules(
         "title: brute force\nid: brute\ncorrelation:\n  type: event_count\n  rules: [login_failure]\n  group-by: [subject.account.name]\n  timespan: 1m\n  condition: {gte: 3}\n",
