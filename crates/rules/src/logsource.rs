@@ -137,15 +137,12 @@ impl Wanted {
     }
 }
 
-/// Fields whose values one derivation pass remembers (SigmaHQ's and Dozor's tables
-/// test four); a table testing more looks the others up each time.
-const REMEMBERED_FIELDS: usize = 16;
-
 /// Derives events' logsources.
 #[derive(Debug, Default)]
 pub(crate) struct LogSourceTable {
     /// The distinct fields the derivations test: each is looked up once per event
-    /// however many derivations test it (they are dozens, on three or four fields).
+    /// however many derivations test it (they are dozens, on three or four fields),
+    /// into the event's key.
     fields: Vec<Accessor>,
     derivations: Vec<(When, LogSource)>,
 }
@@ -187,8 +184,8 @@ impl LogSourceTable {
         }
     }
 
-    /// The values in `event` of the fields the derivations test: events with equal
-    /// keys have the same logsource.
+    /// The values in `event` of the fields the derivations test, which alone decide
+    /// its logsource (see [`LogSourceTable::of_key`]).
     pub(crate) fn key(&self, event: &Event) -> Vec<Option<Value>> {
         self.fields.iter().map(|f| f.get(event).cloned()).collect()
     }
@@ -205,18 +202,17 @@ impl LogSourceTable {
 
     /// The logsource of `event`.
     pub(crate) fn of(&self, event: &Event) -> EventLogSource {
+        self.of_key(&self.key(event))
+    }
+
+    /// The logsource of an event whose [`LogSourceTable::key`] is `key`.
+    pub(crate) fn of_key(&self, key: &[Option<Value>]) -> EventLogSource {
         let mut logsource = EventLogSource::default();
-        let mut remembered: [Option<Option<&Value>>; REMEMBERED_FIELDS] = [None; REMEMBERED_FIELDS];
-        let mut value_of = |i: usize| {
-            let look_up = || self.fields.get(i).and_then(|f| f.get(event));
-            match remembered.get_mut(i) {
-                Some(slot) => *slot.get_or_insert_with(look_up),
-                None => look_up(),
-            }
-        };
         for (when, set) in &self.derivations {
             let all = when.iter().all(|(field, values)| {
-                value_of(*field).is_some_and(|v| values.iter().any(|want| value_is(v, want)))
+                key.get(*field)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|v| values.iter().any(|want| value_is(v, want)))
             });
             if all {
                 logsource.fill_from(set);

@@ -150,7 +150,8 @@ fn bit(bits: &[u64], i: usize) -> bool {
     bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
-fn set(bits: &mut [u64], i: usize) {
+/// Sets bit `i` of the bit set `bits` (a bit past its end is ignored).
+pub(crate) fn set(bits: &mut [u64], i: usize) {
     if let Some(w) = bits.get_mut(i / 64) {
         *w |= 1 << (i % 64);
     }

@@ -97,7 +97,8 @@ impl Detector {
         let routed = matches!(&state.routed, Some((id, key)) if *id == self.id
             && self.logsources.same_key(event, key));
         if !routed {
-            let logsource = self.logsources.of(event);
+            let key = self.logsources.key(event);
+            let logsource = self.logsources.of_key(&key);
             state.selected.clear();
             state.selected.extend(
                 self.groups
@@ -114,7 +115,7 @@ impl Detector {
                     *word |= members;
                 }
             }
-            state.routed = Some((self.id, self.logsources.key(event)));
+            state.routed = Some((self.id, key));
         }
         if state.selected.is_empty() {
             return;
@@ -370,7 +371,7 @@ impl RuleSet {
             .map(|(logsource, members)| {
                 let mut bits = vec![0u64; rules.len().div_ceil(64)];
                 for r in members {
-                    bits[r / 64] |= 1 << (r % 64);
+                    crate::prefilter::set(&mut bits, r);
                 }
                 (logsource, bits)
             })
