@@ -20,6 +20,7 @@ mod literals;
 mod load;
 mod logsource;
 mod matcher;
+mod needle_scan;
 mod prefilter;
 mod rule;
 mod ruleset;

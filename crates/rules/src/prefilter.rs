@@ -18,12 +18,12 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::AhoCorasick;
 use dozor_event::Event;
 
 use crate::fields::Accessor;
 use crate::literals::Need;
 use crate::matcher::Folds;
+use crate::needle_scan::NeedleScanner;
 
 /// A necessary condition of a rule over the prefilter's atoms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,30 +214,11 @@ impl Atoms {
     }
 }
 
-/// Needle bytes up to which a field's automaton is a DFA.
-///
-/// A DFA scans a field several times faster than the contiguous NFA but costs far
-/// more to build, in proportion to its needles: on SigmaHQ's process-creation rules
-/// the DFAs of every field but `CommandLine` (at most ~18k needle bytes each) cost
-/// 0.2 G instructions to build and save ~20k instructions per event, while a DFA for
-/// `CommandLine` (115k needle bytes) would cost 0.9 G more to save ~6k per event.
-const DFA_NEEDLE_BYTES: usize = 32 * 1024;
-
-/// The automaton for one field's needles: see [`DFA_NEEDLE_BYTES`].
-fn automaton_kind(needles: &[(String, u32)]) -> aho_corasick::AhoCorasickKind {
-    let bytes: usize = needles.iter().map(|(n, _)| n.len()).sum();
-    if bytes <= DFA_NEEDLE_BYTES {
-        aho_corasick::AhoCorasickKind::DFA
-    } else {
-        aho_corasick::AhoCorasickKind::ContiguousNFA
-    }
-}
-
 /// The compiled prefilter of a rule set.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
     /// Per field: its automaton and the atom of each pattern.
-    fields: Vec<(Accessor, AhoCorasick, Vec<u32>)>,
+    fields: Vec<(Accessor, NeedleScanner, Vec<u32>)>,
     /// Per rule group (see [`Prefilter::build`]): the fields its rules read atoms of,
     /// one bit per entry of `fields`. An event is scanned only in the fields of the
     /// groups its logsource selects.
@@ -293,14 +274,8 @@ impl Prefilter {
         for (accessor, needles) in atoms.fields {
             let mut pairs: Vec<(String, u32)> = needles.into_iter().collect();
             pairs.sort_by_key(|(_, id)| *id);
-            // No rare-byte prefilter: field values are short and full of the needles'
-            // bytes, so it restarts the automaton more often than it skips (measured:
-            // 3% less time on the process-creation lane, the same on the mixed one).
-            let automaton = AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::Standard)
-                .kind(Some(automaton_kind(&pairs)))
-                .prefilter(false)
-                .build(pairs.iter().map(|(n, _)| n.as_str()))?;
+            let needles: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+            let automaton = NeedleScanner::build(&needles)?;
             fields.push((
                 accessor,
                 automaton,
@@ -367,9 +342,9 @@ impl Prefilter {
                 continue;
             };
             folds.scan_texts(value, |text, hits| {
-                for found in automaton.find_overlapping_iter(text) {
-                    set(hits, ids[found.pattern().as_usize()] as usize);
-                }
+                automaton.scan(text.as_bytes(), |pattern| {
+                    set(hits, ids[pattern] as usize);
+                });
             });
         }
         let hits = folds.hits_mut();
