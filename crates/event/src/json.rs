@@ -139,11 +139,14 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
     let (mut start, mut i) = (0, 0);
     while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8)
-            && !needs_escape(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])))
-        {
-            i += 8;
-            continue;
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let flagged = escape_mask(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+            if flagged == 0 {
+                i += 8;
+                continue;
+            }
+            // The lowest flagged byte is one to escape: go straight to it.
+            i += flagged.trailing_zeros() as usize / 8;
         }
         let byte = bytes[i];
         let short: &[u8] = match byte {
@@ -175,16 +178,18 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
-/// Whether any of the eight bytes of `word` is `"`, `\\` or a control character
-/// (the classic has-zero-byte and has-less-than tests, exact for their existence).
-fn needs_escape(word: u64) -> bool {
+/// The high bit of each of the eight bytes of `word` (little-endian) that may be `"`,
+/// `\\` or a control character: the classic has-zero-byte and has-less-than tests,
+/// whose lowest flagged byte is always exact (a false flag only ever sits above a true
+/// one), and which flag nothing when no byte needs escaping.
+fn escape_mask(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let quote = zero_in(word ^ (ONES * u64::from(b'"')));
     let backslash = zero_in(word ^ (ONES * u64::from(b'\\')));
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    (quote | backslash | control) != 0
+    quote | backslash | control
 }
 
 #[cfg(test)]
@@ -232,6 +237,26 @@ mod tests {
         let mut only_raw = Event::new();
         only_raw.set_raw("k", "v");
         same_json(&only_raw);
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_offset_of_a_word() {
+        // Pairs of special bytes at every two offsets of two words, among plain,
+        // high-bit and just-above-special bytes, which the word tests must not flag.
+        for filler in ['a', '~', '\u{7f}', 'é', '!', '#', '[', ']', ' '] {
+            for (first, second) in [('"', '\\'), ('\u{0}', '\u{1f}'), ('\n', '"'), ('\\', '\\')] {
+                for i in 0..17 {
+                    for j in i..17 {
+                        let mut text: Vec<char> = vec![filler; 17];
+                        text[i] = first;
+                        text[j] = second;
+                        let mut ev = Event::new();
+                        ev.set_raw("a", text.iter().collect::<String>().as_str());
+                        same_json(&ev);
+                    }
+                }
+            }
+        }
     }
 
     proptest! {
