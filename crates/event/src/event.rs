@@ -6,6 +6,9 @@ use jiff::Timestamp;
 use crate::taxonomy::{self, Field};
 use crate::value::Value;
 
+/// Words of [`Event`]'s taxonomy-field bit set.
+const PRESENT_WORDS: usize = taxonomy::FIELD_COUNT.div_ceil(64);
+
 /// One normalized record.
 ///
 /// Fields are kept in small vectors rather than maps: an event has a few dozen fields
@@ -14,6 +17,9 @@ use crate::value::Value;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Event {
     fields: Vec<(Field, Value)>,
+    /// One bit per taxonomy field, set when `fields` holds it: setting a new field
+    /// skips the scan for an earlier value, and looking up an absent one is free.
+    present: [u64; PRESENT_WORDS],
     raw: Vec<(CompactString, Value)>,
     /// The [`name_tag`] of each raw field's name, in `raw`'s order: a lookup compares
     /// names only where the tags agree.
@@ -28,6 +34,7 @@ impl Event {
     pub fn new() -> Self {
         Self {
             fields: Vec::with_capacity(24),
+            present: [0; PRESENT_WORDS],
             raw: Vec::new(),
             raw_tags: Vec::new(),
             raw_names: 0,
@@ -37,10 +44,19 @@ impl Event {
     /// Sets a taxonomy field, replacing an earlier value.
     pub fn set(&mut self, field: Field, value: impl Into<Value>) {
         let value = value.into();
-        match self.fields.iter_mut().find(|(f, _)| *f == field) {
-            Some(slot) => slot.1 = value,
-            None => self.fields.push((field, value)),
+        if self.has(field)
+            && let Some(slot) = self.fields.iter_mut().find(|(f, _)| *f == field)
+        {
+            slot.1 = value;
+            return;
         }
+        self.present[field.index() / 64] |= 1 << (field.index() % 64);
+        self.fields.push((field, value));
+    }
+
+    /// Whether the taxonomy field `field` is set.
+    fn has(&self, field: Field) -> bool {
+        self.present[field.index() / 64] & (1 << (field.index() % 64)) != 0
     }
 
     /// Sets a taxonomy field to a string unless `text` is empty.
@@ -52,12 +68,19 @@ impl Event {
 
     /// Removes a taxonomy field, returning its value.
     pub fn remove(&mut self, field: Field) -> Option<Value> {
+        if !self.has(field) {
+            return None;
+        }
         let at = self.fields.iter().position(|(f, _)| *f == field)?;
+        self.present[field.index() / 64] &= !(1 << (field.index() % 64));
         Some(self.fields.remove(at).1)
     }
 
     /// The value of a taxonomy field.
     pub fn get(&self, field: Field) -> Option<&Value> {
+        if !self.has(field) {
+            return None;
+        }
         self.fields
             .iter()
             .find(|(f, _)| *f == field)
@@ -181,6 +204,34 @@ mod tests {
         assert_eq!(ev.get_str(OBJECT_QUERY), Some("b.example"));
         assert_eq!(ev.fields().count(), 1);
         assert_eq!(ev.get_by_name("object.query"), ev.get(OBJECT_QUERY));
+    }
+
+    #[test]
+    fn every_field_can_be_set_removed_and_set_again() {
+        let mut ev = Event::new();
+        let all: Vec<Field> = taxonomy::FIELDS
+            .iter()
+            .filter_map(|spec| taxonomy::field(spec.name))
+            .collect();
+        assert_eq!(all.len(), taxonomy::FIELD_COUNT);
+        for (i, &field) in all.iter().enumerate() {
+            assert_eq!(ev.get(field), None);
+            ev.set(field, i as i64);
+        }
+        for (i, &field) in all.iter().enumerate() {
+            assert_eq!(ev.get(field), Some(&Value::Int(i as i64)));
+        }
+        let removed = all[all.len() / 2];
+        assert!(ev.remove(removed).is_some());
+        assert_eq!(ev.get(removed), None);
+        assert_eq!(ev.remove(removed), None);
+        let mut same = ev.clone();
+        same.set(removed, 7i64);
+        same.remove(removed);
+        assert_eq!(same, ev);
+        ev.set(removed, 7i64);
+        assert_eq!(ev.get(removed), Some(&Value::Int(7)));
+        assert_eq!(ev.fields().count(), all.len());
     }
 
     #[test]

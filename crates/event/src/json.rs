@@ -37,7 +37,7 @@ impl Serialize for Value {
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut fields: Vec<_> = self.fields().collect();
-        fields.sort_unstable_by_key(|(f, _)| f.name());
+        fields.sort_unstable_by_key(|(f, _)| f.name_rank());
         let has_raw = self.raw_fields().next().is_some();
         let mut map = serializer.serialize_map(Some(fields.len() + usize::from(has_raw)))?;
         for (field, value) in fields {
@@ -81,7 +81,7 @@ impl Event {
     /// a time where `serde_json` looks at every byte.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         let mut fields: Vec<_> = self.fields().collect();
-        fields.sort_unstable_by_key(|(f, _)| f.name());
+        fields.sort_unstable_by_key(|(f, _)| f.name_rank());
         out.push(b'{');
         let mut first = true;
         for (field, value) in fields {

@@ -26,6 +26,26 @@ impl Field {
     pub fn spec(self) -> &'static FieldSpec {
         &FIELDS[usize::from(self.0)]
     }
+
+    /// The field's index in [`FIELDS`].
+    pub(crate) fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The field's place among all fields in the order of their names (as JSON
+    /// objects list them), for sorting fields without comparing their names.
+    pub(crate) fn name_rank(self) -> u16 {
+        static RANKS: std::sync::LazyLock<Vec<u16>> = std::sync::LazyLock::new(|| {
+            let mut by_name: Vec<usize> = (0..FIELDS.len()).collect();
+            by_name.sort_unstable_by_key(|&i| FIELDS[i].name);
+            let mut ranks = vec![0u16; FIELDS.len()];
+            for (rank, i) in by_name.into_iter().enumerate() {
+                ranks[i] = rank as u16;
+            }
+            ranks
+        });
+        RANKS.get(self.index()).copied().unwrap_or(u16::MAX)
+    }
 }
 
 impl fmt::Debug for Field {
@@ -100,6 +120,8 @@ macro_rules! taxonomy {
         #[repr(u16)]
         enum Index { $( $konst ),* }
         $( #[doc = $doc] pub const $konst: Field = Field(Index::$konst as u16); )*
+        /// How many fields are declared.
+        pub(crate) const FIELD_COUNT: usize = [$( $name ),*].len();
         /// Every declared field, in documentation order.
         pub static FIELDS: &[FieldSpec] = &[
             $( FieldSpec { name: $name, kind: Kind::$kind, doc: $doc.trim_ascii() } ),*
@@ -355,6 +377,17 @@ mod tests {
             assert!(seen.insert(spec.name), "{} declared twice", spec.name);
             assert!(!spec.doc.is_empty(), "{} has no meaning", spec.name);
         }
+    }
+
+    #[test]
+    fn name_ranks_order_fields_by_name() {
+        let mut fields: Vec<Field> = (0..FIELDS.len()).map(|i| Field(i as u16)).collect();
+        fields.sort_unstable_by_key(|f| f.name_rank());
+        let names: Vec<&str> = fields.iter().map(|f| f.name()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+        assert_eq!(FIELD_COUNT, FIELDS.len());
     }
 
     #[test]
