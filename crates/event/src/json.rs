@@ -133,49 +133,62 @@ fn write_value(out: &mut Vec<u8>, value: &Value) {
 
 /// A JSON string, escaped as `serde_json` escapes it: `\"`, `\\`, `\b`, `\f`,
 /// `\n`, `\r`, `\t`, other control characters as `\u00xx`, everything else as is.
+///
+/// The text is copied eight bytes at a time: a word with nothing to escape is one
+/// fixed-size copy, and a word with something to escape is copied up to that byte.
+/// Windows records escape often (every path separator, every quote of an embedded
+/// record), so runs are short, and copying them as they are found costs less than a
+/// variable-length copy per run.
 fn write_str(out: &mut Vec<u8>, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let flagged = escape_mask(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
-            if flagged == 0 {
-                i += 8;
-                continue;
-            }
-            // The lowest flagged byte is one to escape: go straight to it.
-            i += flagged.trailing_zeros() as usize / 8;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word: [u8; 8] = chunk.try_into().unwrap_or([0; 8]);
+        let flagged = escape_mask(u64::from_le_bytes(word));
+        if flagged == 0 {
+            out.extend_from_slice(&word);
+            i += 8;
+            continue;
         }
-        let byte = bytes[i];
-        let short: &[u8] = match byte {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if short.is_empty() {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(byte >> 4)]);
-            out.push(HEX[usize::from(byte & 0xf)]);
-        } else {
-            out.extend_from_slice(short);
+        // The lowest flagged byte is one to escape.
+        let plain = flagged.trailing_zeros() as usize / 8;
+        for &byte in &word[..plain] {
+            out.push(byte);
         }
-        i += 1;
-        start = i;
+        write_escaped(out, word[plain]);
+        i += plain + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
+    for &byte in bytes.get(i..).unwrap_or_default() {
+        match byte {
+            b'"' | b'\\' | 0..=0x1f => write_escaped(out, byte),
+            _ => out.push(byte),
+        }
+    }
     out.push(b'"');
+}
+
+/// The escape of a byte `write_str` must escape (`"`, `\\` or a control character).
+fn write_escaped(out: &mut Vec<u8>, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short: &[u8] = match byte {
+        b'"' => b"\\\"",
+        b'\\' => b"\\\\",
+        b'\n' => b"\\n",
+        b'\r' => b"\\r",
+        b'\t' => b"\\t",
+        0x08 => b"\\b",
+        0x0c => b"\\f",
+        _ => b"",
+    };
+    if short.is_empty() {
+        out.extend_from_slice(b"\\u00");
+        out.push(HEX[usize::from(byte >> 4)]);
+        out.push(HEX[usize::from(byte & 0xf)]);
+    } else {
+        out.extend_from_slice(short);
+    }
 }
 
 /// The high bit of each of the eight bytes of `word` (little-endian) that may be `"`,
