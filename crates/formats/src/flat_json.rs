@@ -95,19 +95,31 @@ impl<'a> FlatObject<'a> {
             .collect()
     }
 
-    /// Adds a member; `seen` filters the keys so far by length, and only a key of a
-    /// length seen before is looked for among them.
-    fn insert(&mut self, key: Cow<'a, str>, value: Scalar<'a>, seen: &mut u64) {
-        let bit = 1u64 << (key.len() % 64);
-        if *seen & bit != 0
+    /// Adds a member; `seen` holds a bit per key so far (see [`key_bit`]), and only
+    /// a key whose bit is set is looked for among them.
+    fn insert(&mut self, key: Cow<'a, str>, value: Scalar<'a>, seen: &mut [u64; 4]) {
+        let bit = key_bit(&key);
+        let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+        if seen[word] & mask != 0
             && let Some(slot) = self.members.iter_mut().find(|(k, _)| *k == key)
         {
             slot.1 = value;
             return;
         }
-        *seen |= bit;
+        seen[word] |= mask;
         self.members.push((key, value));
     }
+}
+
+/// A key's bit among 256, from its length and its first, middle and last bytes: the
+/// fields of one record (Sysmon's forty, say) seldom share one, so a new key is
+/// rarely compared with the others.
+fn key_bit(key: &str) -> usize {
+    let bytes = key.as_bytes();
+    let at = |i: usize| u32::from(bytes.get(i).copied().unwrap_or(0));
+    let len = bytes.len();
+    let mixed = (len as u32) ^ at(0) << 8 ^ at(len / 2) << 16 ^ at(len.wrapping_sub(1)) << 24;
+    (mixed.wrapping_mul(0x9E37_79B1) >> 24) as usize
 }
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for FlatObject<'a> {
@@ -129,7 +141,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         let mut object = FlatObject {
             members: Vec::with_capacity(map.size_hint().unwrap_or(48)),
         };
-        let mut seen = 0u64;
+        let mut seen = [0u64; 4];
         while let Some(key) = map.next_key::<Text<'de>>()? {
             if let Some(value) = map.next_value::<Member<'de>>()?.0 {
                 object.insert(key.0, value, &mut seen);
@@ -268,6 +280,21 @@ mod tests {
         assert_eq!(text("B"), Some("true"));
         assert_eq!(text("T"), Some("a\n2"));
         assert_eq!(text("E"), None);
+    }
+
+    #[test]
+    fn repeated_keys_among_many_keep_their_first_place() {
+        // 300 keys, enough to share every bit of the key filter, each repeated.
+        let members: Vec<String> = (0..600)
+            .map(|i| format!("\"K{}\":{i}", (i * 7) % 300))
+            .collect();
+        let line = format!("{{{}}}", members.join(","));
+        let flat = FlatObject::parse(&line).expect("flat").into_map();
+        let general: Json = serde_json::from_str(&line).expect("json");
+        assert_eq!(Some(&flat), general.as_object());
+        let order = |map: &Map<String, Json>| map.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(Some(order(&flat)), general.as_object().map(order));
+        assert_eq!(flat.len(), 300);
     }
 
     #[test]
