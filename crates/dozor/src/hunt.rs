@@ -12,6 +12,11 @@ use dozor_rules::{Alert, RuleSet, RuleSetOptions};
 
 use crate::inputs::{FormatSink, format_named, read_inputs};
 
+/// Bytes of output gathered before a write: a `jsonl` alert carries whole events
+/// (16 KB each on Sysmon process creations), so the default 8 KiB would make a
+/// system call of every alert.
+const OUTPUT_BUFFER: usize = 1 << 20;
+
 /// How alerts are printed.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputKind {
@@ -650,7 +655,7 @@ pub fn run(args: &Args) -> Result<i32> {
     let mut hunter = Hunter {
         rules,
         analytics,
-        out: BufWriter::new(stdout),
+        out: BufWriter::with_capacity(OUTPUT_BUFFER, stdout),
         kind: args.output,
         alerts: Vec::new(),
         fired: 0,
