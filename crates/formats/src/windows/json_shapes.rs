@@ -224,72 +224,114 @@ fn is_flat_windows(has: impl Fn(&str) -> bool) -> bool {
 
 /// NXLog/OTRF flat events: System fields under NXLog's names, EventData at the top.
 /// `fields` are the object's members with their text, in document order.
+///
+/// One pass sorts the members into System slots (by [`flat_system_slot`]) and
+/// EventData; the System fields are then set in a fixed order, each from the first of
+/// its names that has a value.
 fn from_flat<'a>(fields: Vec<(Cow<'a, str>, Cow<'a, str>)>) -> Option<WinRecord<'a>> {
-    let get = |key: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == key)
-            .map(|(_, v)| v.clone())
-    };
-    let eid = get("EventID")?;
-    let provider = get("SourceName")
-        .or_else(|| get("ProviderName"))
-        .or_else(|| get("Provider_Name"));
-    let channel = get("Channel");
+    let mut slots: [Option<Cow<'a, str>>; FLAT_SYSTEM_NAMES] = Default::default();
+    let mut data = Vec::with_capacity(fields.len());
+    for (name, value) in fields {
+        match flat_system_slot(&name) {
+            Some(slot) => {
+                if slots[slot].is_none() {
+                    slots[slot] = Some(value);
+                }
+            }
+            None => data.push((name, value)),
+        }
+    }
+    let [
+        event_id,
+        source_name,
+        provider_name,
+        provider_name_sigma,
+        channel,
+        hostname,
+        computer,
+        provider_guid,
+        record_number,
+        event_record_id,
+        task,
+        opcode,
+        keywords,
+        version,
+        process_id,
+        thread_id,
+        user_id,
+        event_time,
+        time_created,
+    ] = slots;
+    let event_id = event_id?;
+    let provider = source_name.or(provider_name).or(provider_name_sigma);
     if provider.is_none() && channel.is_none() {
         return None;
     }
-    let mut record = WinRecord::default();
-    record.set_sys("EventID", eid);
-    if let Some(provider) = provider {
-        record.set_sys("Provider_Name", provider);
-    }
-    if let Some(channel) = channel {
-        record.set_sys("Channel", channel);
-    }
-    const SYSTEM: &[(&str, &str)] = &[
-        ("Hostname", "Computer"),
-        ("Computer", "Computer"),
-        ("ProviderGuid", "Provider_Guid"),
-        ("RecordNumber", "EventRecordID"),
-        ("EventRecordID", "EventRecordID"),
-        ("Task", "Task"),
-        ("Opcode", "Opcode"),
-        ("Keywords", "Keywords"),
-        ("Version", "Version"),
-        ("ExecutionProcessID", "ProcessID"),
-        ("ExecutionThreadID", "ThreadID"),
-        ("UserID", "UserID"),
-        ("EventTime", "TimeCreated"),
-        ("TimeCreated", "TimeCreated"),
-    ];
-    for (from, to) in SYSTEM {
-        if record.sys(to).is_none()
-            && let Some(value) = get(from)
-        {
-            record.set_sys(to, value);
-        }
-    }
-    if record.sys("TimeCreated").is_none()
-        && let Some(value) = get("@timestamp")
-    {
-        record.set_sys("TimeCreated", value);
-    }
-    const OTHER_SYSTEM: [&str; 5] = [
-        "EventID",
-        "SourceName",
-        "ProviderName",
-        "Provider_Name",
-        "Channel",
-    ];
-    for (name, value) in fields {
-        let system = OTHER_SYSTEM.contains(&name.as_ref())
-            || SYSTEM.iter().any(|(from, _)| *from == name.as_ref());
-        if !system {
-            record.data.push((name, value));
+    // An empty value is no value: the next name is tried.
+    let first =
+        |a: Option<Cow<'a, str>>, b: Option<Cow<'a, str>>| a.filter(|v| !v.is_empty()).or(b);
+    let time = first(event_time, time_created)
+        .filter(|v| !v.is_empty())
+        .or_else(|| {
+            data.iter()
+                .find(|(name, _)| name == "@timestamp")
+                .map(|(_, value)| value.clone())
+        });
+    let mut record = WinRecord {
+        system: Vec::with_capacity(FLAT_SYSTEM_NAMES),
+        data,
+    };
+    for (name, value) in [
+        ("EventID", Some(event_id)),
+        ("Provider_Name", provider),
+        ("Channel", channel),
+        ("Computer", first(hostname, computer)),
+        ("Provider_Guid", provider_guid),
+        ("EventRecordID", first(record_number, event_record_id)),
+        ("Task", task),
+        ("Opcode", opcode),
+        ("Keywords", keywords),
+        ("Version", version),
+        ("ProcessID", process_id),
+        ("ThreadID", thread_id),
+        ("UserID", user_id),
+        ("TimeCreated", time),
+    ] {
+        if let Some(value) = value {
+            record.set_sys(name, value);
         }
     }
     Some(record)
+}
+
+/// How many member names [`flat_system_slot`] knows.
+const FLAT_SYSTEM_NAMES: usize = 19;
+
+/// The slot of a flat event's System member, by its NXLog or OTRF name (several
+/// names of one System field in order of preference); `None` for EventData.
+fn flat_system_slot(name: &str) -> Option<usize> {
+    Some(match name {
+        "EventID" => 0,
+        "SourceName" => 1,
+        "ProviderName" => 2,
+        "Provider_Name" => 3,
+        "Channel" => 4,
+        "Hostname" => 5,
+        "Computer" => 6,
+        "ProviderGuid" => 7,
+        "RecordNumber" => 8,
+        "EventRecordID" => 9,
+        "Task" => 10,
+        "Opcode" => 11,
+        "Keywords" => 12,
+        "Version" => 13,
+        "ExecutionProcessID" => 14,
+        "ExecutionThreadID" => 15,
+        "UserID" => 16,
+        "EventTime" => 17,
+        "TimeCreated" => 18,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -337,5 +379,34 @@ mod tests {
         assert_eq!(r.sys("Computer"), Some("WORKSTATION5"));
         assert_eq!(r.data("Image"), Some("C:\\x.exe"));
         assert!(record_from_json(&json!({"EventID": 1})).is_none());
+    }
+
+    #[test]
+    fn flat_system_names_fall_back_in_order_past_empty_values() {
+        let value = json!({"Image": "a", "EventTime": "", "TimeCreated": "",
+            "@timestamp": "2024-01-01T00:00:00Z", "Computer": "pc2", "Hostname": "",
+            "ProviderName": "P", "SourceName": "S", "EventRecordID": "7", "Task": "",
+            "EventID": 4688, "ExecutionProcessID": "4", "Version": "1", "Opcode": "0"});
+        let r = record_from_json(&value).expect("a windows event");
+        let system: Vec<(&str, &str)> = r.system.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+        assert_eq!(
+            system,
+            [
+                ("EventID", "4688"),
+                ("Provider_Name", "S"),
+                ("Computer", "pc2"),
+                ("EventRecordID", "7"),
+                ("Opcode", "0"),
+                ("Version", "1"),
+                ("ProcessID", "4"),
+                ("TimeCreated", "2024-01-01T00:00:00Z"),
+            ]
+        );
+        let data: Vec<&str> = r.data.iter().map(|(n, _)| n.as_ref()).collect();
+        assert_eq!(data, ["Image", "@timestamp"]);
+        let only_channel = json!({"EventID": "1", "Channel": "Security", "SourceName": ""});
+        let r = record_from_json(&only_channel).expect("a windows event");
+        assert_eq!(r.sys("Provider_Name"), None);
+        assert_eq!(r.sys("Channel"), Some("Security"));
     }
 }
