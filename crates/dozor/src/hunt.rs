@@ -12,10 +12,10 @@ use dozor_rules::{Alert, RuleSet, RuleSetOptions};
 
 use crate::inputs::{FormatSink, format_named, read_inputs};
 
-/// Bytes of output gathered before a write: a `jsonl` alert carries whole events
-/// (16 KB each on Sysmon process creations), so the default 8 KiB would make a
-/// system call of every alert.
-const OUTPUT_BUFFER: usize = 1 << 20;
+/// Bytes of `jsonl` output gathered before a write: an alert carries whole events
+/// (16 KB each on Sysmon process creations), so a write per alert, or the default
+/// 8 KiB buffer, would make a system call of nearly every alert.
+const OUTPUT_BATCH: usize = 1 << 20;
 
 /// How alerts are printed.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -79,8 +79,9 @@ struct Hunter<W: Write> {
     rejected: u64,
     error: Option<io::Error>,
     progress: Option<Progress>,
-    /// The output line being written, kept between alerts.
-    line: Vec<u8>,
+    /// `jsonl` alerts written but not yet output (up to [`OUTPUT_BATCH`] bytes; a
+    /// batch that large goes past the `BufWriter`'s buffer, copied once).
+    batch: Vec<u8>,
     /// The JSON of an event several rules matched, kept between events.
     rendered: Vec<u8>,
 }
@@ -148,7 +149,7 @@ impl<W: Write> Hunter<W> {
             self.fired += 1;
             if self.error.is_none()
                 && let Err(e) =
-                    print_alert(&mut self.out, self.kind, &alert, rendered, &mut self.line)
+                    print_alert(&mut self.out, self.kind, &alert, rendered, &mut self.batch)
             {
                 self.error = Some(e);
             }
@@ -193,14 +194,17 @@ fn print_alert(
     kind: OutputKind,
     alert: &Alert,
     rendered: Option<(&Event, &[u8])>,
-    line: &mut Vec<u8>,
+    batch: &mut Vec<u8>,
 ) -> io::Result<()> {
     match kind {
         OutputKind::Jsonl => {
-            line.clear();
-            alert.write_json(line, rendered);
-            line.push(b'\n');
-            out.write_all(line)
+            alert.write_json(batch, rendered);
+            batch.push(b'\n');
+            if batch.len() >= OUTPUT_BATCH {
+                out.write_all(batch)?;
+                batch.clear();
+            }
+            Ok(())
         }
         OutputKind::Table => {
             let time = alert.time.map(dozor_event::format_time).unwrap_or_default();
@@ -655,7 +659,7 @@ pub fn run(args: &Args) -> Result<i32> {
     let mut hunter = Hunter {
         rules,
         analytics,
-        out: BufWriter::with_capacity(OUTPUT_BUFFER, stdout),
+        out: BufWriter::new(stdout),
         kind: args.output,
         alerts: Vec::new(),
         fired: 0,
@@ -663,7 +667,7 @@ pub fn run(args: &Args) -> Result<i32> {
         rejected: 0,
         error: None,
         progress: Progress::on_terminal(),
-        line: Vec::new(),
+        batch: Vec::new(),
         rendered: Vec::new(),
     };
     let threads = args
@@ -675,7 +679,14 @@ pub fn run(args: &Args) -> Result<i32> {
     } else {
         read_parallel(&args.paths, forced, threads, &mut hunter)?;
     }
-    hunter.out.flush().context("cannot write output")?;
+    if let Some(e) = hunter.error.take() {
+        return Err(e).context("cannot write output");
+    }
+    hunter
+        .out
+        .write_all(&hunter.batch)
+        .and_then(|()| hunter.out.flush())
+        .context("cannot write output")?;
     if let Some(progress) = &hunter.progress {
         progress.finish(hunter.events, hunter.fired);
     }
