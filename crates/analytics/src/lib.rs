@@ -191,7 +191,7 @@ fn alert(rule: RuleRef, event: &Event, details: Vec<(String, String)>) -> Alert 
         rule,
         time: event.time(),
         group: Vec::new(),
-        events: vec![event.clone()],
+        events: vec![std::sync::Arc::new(event.clone())],
         details,
     }
 }

@@ -2,6 +2,7 @@
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use dozor_analytics::{Analytics, AnalyticsConfig, Watched};
@@ -138,10 +139,14 @@ impl<W: Write> Hunter<W> {
 
     /// Applies the matches found for `event` on a detection thread, in input order;
     /// `rendered` is the event's JSON if that thread wrote it already.
-    fn detected(&mut self, event: &Event, matched: &[usize], rendered: Option<&[u8]>) {
+    fn detected(&mut self, event: Event, matched: &[usize], rendered: Option<&[u8]>) {
         self.count_event();
-        self.rules.apply(event, matched, &mut self.alerts);
-        self.print_alerts(rendered.map(|json| (event, json)));
+        if matched.is_empty() {
+            return;
+        }
+        let event = Arc::new(event);
+        self.rules.apply_shared(&event, matched, &mut self.alerts);
+        self.print_alerts(rendered.map(|json| (&*event, json)));
     }
 
     fn print_alerts(&mut self, rendered: Option<(&Event, &[u8])>) {
@@ -163,7 +168,9 @@ impl<W: Write> Sink for Hunter<W> {
         if let Some(analytics) = self.analytics.as_mut() {
             analytics.observe(&mut event, &mut self.alerts);
         }
-        self.rules.evaluate(&event, &mut self.alerts);
+        // Shared, so that its alerts hold it rather than copies.
+        let event = Arc::new(event);
+        self.rules.evaluate_shared(&event, &mut self.alerts);
         // An event that several rules matched is written once and copied into each
         // alert: writing the event is most of an alert's cost.
         let several = self.kind == OutputKind::Jsonl && self.alerts.len() > 1;
@@ -585,7 +592,8 @@ impl InOrder {
         self.waiting.insert(batch.sequence, batch);
         while let Some(batch) = self.waiting.remove(&self.next) {
             hunter.rejected += batch.rejected;
-            for (i, (event, matched)) in batch.events.iter().zip(&batch.matched).enumerate() {
+            let events = batch.events.into_iter().zip(&batch.matched);
+            for (i, (event, matched)) in events.enumerate() {
                 let rendered = batch.rendered.get(i).and_then(Option::as_deref);
                 hunter.detected(event, matched, rendered);
             }

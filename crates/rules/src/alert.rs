@@ -1,5 +1,7 @@
 //! Alerts: what a rule's match produces.
 
+use std::sync::Arc;
+
 use dozor_event::{Event, Timestamp, format_time};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value as Json;
@@ -48,8 +50,9 @@ pub struct Alert {
     pub time: Option<Timestamp>,
     /// For correlations: the group-by fields and their values.
     pub group: Vec<(String, String)>,
-    /// The events that made it fire, in time order.
-    pub events: Vec<Event>,
+    /// The events that made it fire, in time order; shared with the other alerts and
+    /// the correlation windows that hold them, not copied into each.
+    pub events: Vec<Arc<Event>>,
     /// For analytics: their explanation, as ordered name/value pairs (what was new,
     /// the interval statistics); empty for rules.
     pub details: Vec<(String, String)>,
@@ -64,13 +67,13 @@ impl Alert {
 }
 
 /// The `events` array.
-struct EventsJson<'a>(&'a [Event]);
+struct EventsJson<'a>(&'a [Arc<Event>]);
 
 impl Serialize for EventsJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
         for event in self.0 {
-            seq.serialize_element(event)?;
+            seq.serialize_element(&**event)?;
         }
         seq.end()
     }
@@ -99,8 +102,9 @@ impl Serialize for Alert {
 
 impl Alert {
     /// Appends the alert's JSON to `out`, what its `Serialize` form writes, with the
-    /// events written by [`Event::write_json`]; an event equal to `rendered`'s is
-    /// copied from its JSON, written once for all the alerts it raised.
+    /// events written by [`Event::write_json`]; `rendered`'s event (the same one, or
+    /// an equal one) is copied from its JSON, written once for all the alerts it
+    /// raised.
     pub fn write_json(&self, out: &mut Vec<u8>, rendered: Option<(&Event, &[u8])>) {
         // The small parts go through serde_json; writing to a Vec cannot fail.
         out.extend_from_slice(b"{\"rule\":");
@@ -120,7 +124,9 @@ impl Alert {
                 out.push(b',');
             }
             match rendered {
-                Some((known, json)) if known == event => out.extend_from_slice(json),
+                Some((known, json)) if std::ptr::eq(known, &**event) || known == &**event => {
+                    out.extend_from_slice(json)
+                }
                 _ => event.write_json(out),
             }
         }
@@ -183,7 +189,7 @@ mod tests {
             },
             time: None,
             group: vec![("src.ip".into(), "10.0.0.5".into())],
-            events: vec![event],
+            events: vec![Arc::new(event)],
             details: Vec::new(),
         };
         let expected = json!({
@@ -234,7 +240,7 @@ mod tests {
             },
             time: Some("2026-11-28T10:00:00Z".parse().expect("time")),
             group: vec![("src.ip".into(), "10.0.0.5".into())],
-            events: vec![first.clone(), second],
+            events: vec![Arc::new(first.clone()), Arc::new(second)],
             details: vec![("what".into(), "new \"client\"".into())],
         };
         let serde = serde_json::to_vec(&alert).expect("serializes");

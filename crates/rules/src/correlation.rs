@@ -29,7 +29,7 @@ pub(crate) struct Hit {
     pub time: Timestamp,
     pub group: Vec<String>,
     pub value: Option<String>,
-    pub events: Vec<Event>,
+    pub events: Vec<Arc<Event>>,
 }
 
 /// A compiled correlation.
@@ -140,8 +140,13 @@ impl Correlation {
     }
 
     /// The hit for a match of referenced rule `source` on `event`, or `None` when the
-    /// event has no time at all.
-    pub(crate) fn hit_from_event(&self, source: usize, event: &Event) -> Option<Hit> {
+    /// event has no time at all; `kept` gives the shared event the hit keeps.
+    pub(crate) fn hit_from_event(
+        &self,
+        source: usize,
+        event: &Event,
+        kept: impl FnOnce() -> Arc<Event>,
+    ) -> Option<Hit> {
         let time = event.time().or_else(|| {
             event
                 .get(dozor_event::taxonomy::RECV_TIME)
@@ -162,7 +167,7 @@ impl Correlation {
             time,
             group,
             value,
-            events: vec![event.clone()],
+            events: vec![kept()],
         })
     }
 

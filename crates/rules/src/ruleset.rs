@@ -454,11 +454,27 @@ impl RuleSet {
         self.detector.clone()
     }
 
-    /// Evaluates one event, appending the alerts it causes to `alerts`.
+    /// Evaluates one event, appending the alerts it causes to `alerts` (which share
+    /// one copy of the event).
     pub fn evaluate(&mut self, event: &Event, alerts: &mut Vec<Alert>) {
+        self.evaluate_with(event, None, alerts);
+    }
+
+    /// [`RuleSet::evaluate`] for an event already shared: its alerts hold `event`
+    /// itself, not a copy.
+    pub fn evaluate_shared(&mut self, event: &Arc<Event>, alerts: &mut Vec<Alert>) {
+        self.evaluate_with(event, Some(event), alerts);
+    }
+
+    fn evaluate_with(
+        &mut self,
+        event: &Event,
+        shared: Option<&Arc<Event>>,
+        alerts: &mut Vec<Alert>,
+    ) {
         let mut matched = std::mem::take(&mut self.matched);
         self.detector.matching(event, &mut self.state, &mut matched);
-        self.apply(event, &matched, alerts);
+        self.apply_with(event, shared, &matched, alerts);
         self.matched = matched;
     }
 
@@ -466,6 +482,30 @@ impl RuleSet {
     /// [`Detector::matching`], possibly on another thread) and feeds the correlations.
     /// Events must be applied in their order for correlations to see them so.
     pub fn apply(&mut self, event: &Event, matched: &[usize], alerts: &mut Vec<Alert>) {
+        self.apply_with(event, None, matched, alerts);
+    }
+
+    /// [`RuleSet::apply`] for an event already shared (see [`RuleSet::evaluate_shared`]).
+    pub fn apply_shared(&mut self, event: &Arc<Event>, matched: &[usize], alerts: &mut Vec<Alert>) {
+        self.apply_with(event, Some(event), matched, alerts);
+    }
+
+    /// Raises the alerts of `matched`; the event is copied (once) only if it is not
+    /// `shared` already and some alert or correlation keeps it.
+    fn apply_with(
+        &mut self,
+        event: &Event,
+        shared: Option<&Arc<Event>>,
+        matched: &[usize],
+        alerts: &mut Vec<Alert>,
+    ) {
+        let mut copy: Option<Arc<Event>> = None;
+        let mut kept = || -> Arc<Event> {
+            match shared {
+                Some(shared) => Arc::clone(shared),
+                None => Arc::clone(copy.get_or_insert_with(|| Arc::new(event.clone()))),
+            }
+        };
         for &r in matched {
             let Some(rule) = self.detector.rules.get(r) else {
                 continue;
@@ -475,13 +515,14 @@ impl RuleSet {
                     rule: RuleRef::of(&rule.meta),
                     time: event.time(),
                     group: Vec::new(),
-                    events: vec![event.clone()],
+                    events: vec![kept()],
                     details: Vec::new(),
                 });
             }
             for i in 0..self.rule_feeds[r].len() {
                 let Feed::Correlation { corr, source } = self.rule_feeds[r][i];
-                if let Some(hit) = self.correlations[corr].hit_from_event(source, event) {
+                let hit = self.correlations[corr].hit_from_event(source, event, &mut kept);
+                if let Some(hit) = hit {
                     self.feed(corr, hit, alerts);
                 }
             }

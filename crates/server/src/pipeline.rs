@@ -396,7 +396,11 @@ fn asset_key(event: &Event) -> String {
 
 fn alert_record(alert: &Alert) -> AlertRecord {
     let group_key = if alert.group.is_empty() {
-        alert.events.first().map(asset_key).unwrap_or_default()
+        alert
+            .events
+            .first()
+            .map(|e| asset_key(e))
+            .unwrap_or_default()
     } else {
         alert
             .group
@@ -422,7 +426,7 @@ fn alert_record(alert: &Alert) -> AlertRecord {
     }
     let time = alert
         .time
-        .or_else(|| alert.events.last().and_then(Event::time))
+        .or_else(|| alert.events.last().and_then(|e| e.time()))
         .unwrap_or_else(Timestamp::now)
         .as_millisecond();
     AlertRecord {
