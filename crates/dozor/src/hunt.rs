@@ -1,6 +1,6 @@
 //! `dozor hunt`: normalize and detect over files offline, printing alerts.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,9 +13,10 @@ use dozor_rules::{Alert, RuleSet, RuleSetOptions};
 
 use crate::inputs::{FormatSink, format_named, read_inputs};
 
-/// Bytes of `jsonl` output gathered before a write: an alert carries whole events
-/// (16 KB each on Sysmon process creations), so a write per alert, or the default
-/// 8 KiB buffer, would make a system call of nearly every alert.
+/// Bytes of `jsonl` output gathered before a write, unless the output is a terminal
+/// (where each alert shows at once): an alert carries whole events (16 KB each on
+/// Sysmon process creations), so a write per alert, or the default 8 KiB buffer,
+/// would make a system call of nearly every alert.
 const OUTPUT_BATCH: usize = 1 << 20;
 
 /// How alerts are printed.
@@ -80,9 +81,11 @@ struct Hunter<W: Write> {
     rejected: u64,
     error: Option<io::Error>,
     progress: Option<Progress>,
-    /// `jsonl` alerts written but not yet output (up to [`OUTPUT_BATCH`] bytes; a
+    /// `jsonl` alerts written but not yet output (up to `batch_limit` bytes; a
     /// batch that large goes past the `BufWriter`'s buffer, copied once).
     batch: Vec<u8>,
+    /// [`OUTPUT_BATCH`], or 0 on a terminal.
+    batch_limit: usize,
     /// The JSON of an event several rules matched, kept between events.
     rendered: Vec<u8>,
 }
@@ -153,8 +156,14 @@ impl<W: Write> Hunter<W> {
         for alert in self.alerts.drain(..) {
             self.fired += 1;
             if self.error.is_none()
-                && let Err(e) =
-                    print_alert(&mut self.out, self.kind, &alert, rendered, &mut self.batch)
+                && let Err(e) = print_alert(
+                    &mut self.out,
+                    self.kind,
+                    &alert,
+                    rendered,
+                    self.batch_limit,
+                    &mut self.batch,
+                )
             {
                 self.error = Some(e);
             }
@@ -201,14 +210,16 @@ fn print_alert(
     kind: OutputKind,
     alert: &Alert,
     rendered: Option<(&Event, &[u8])>,
+    batch_limit: usize,
     batch: &mut Vec<u8>,
 ) -> io::Result<()> {
     match kind {
         OutputKind::Jsonl => {
             alert.write_json(batch, rendered);
             batch.push(b'\n');
-            if batch.len() >= OUTPUT_BATCH {
+            if batch.len() >= batch_limit {
                 out.write_all(batch)?;
+                out.flush()?;
                 batch.clear();
             }
             Ok(())
@@ -664,6 +675,11 @@ pub fn run(args: &Args) -> Result<i32> {
     }
     let analytics = analytics_of(args, &rules)?;
     let stdout = io::stdout().lock();
+    let batch_limit = if stdout.is_terminal() {
+        0
+    } else {
+        OUTPUT_BATCH
+    };
     let mut hunter = Hunter {
         rules,
         analytics,
@@ -676,6 +692,7 @@ pub fn run(args: &Args) -> Result<i32> {
         error: None,
         progress: Progress::on_terminal(),
         batch: Vec::new(),
+        batch_limit,
         rendered: Vec::new(),
     };
     let threads = args
