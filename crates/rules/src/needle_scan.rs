@@ -5,8 +5,8 @@
 //! crate's overlapping iterator returns to its caller at every match with a span,
 //! through a dynamically dispatched automaton; the prefilter only needs which needles
 //! occur, so one pass over the value that reports each match state's patterns does
-//! the same work without leaving the loop (about half the scan's instructions on
-//! SigmaHQ's process-creation rules).
+//! the same work without leaving the loop (on SigmaHQ's process-creation rules, 70M
+//! fewer instructions over 5,000 events: about 30% of the prefilter's scan).
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::contiguous;
