@@ -3,6 +3,7 @@
 use compact_str::CompactString;
 use jiff::Timestamp;
 
+use crate::name_filter::NameFilter;
 use crate::taxonomy::{self, Field};
 use crate::value::Value;
 
@@ -24,9 +25,9 @@ pub struct Event {
     /// The [`name_tag`] of each raw field's name, in `raw`'s order: a lookup compares
     /// names only where the tags agree.
     raw_tags: Vec<u32>,
-    /// One bit per raw-field name hash: a name whose bit is clear is not there, so
-    /// setting a new field skips the scan for an earlier value.
-    raw_names: u64,
+    /// The raw fields' names: a name it does not hold is not there, so setting a new
+    /// field skips the scan for an earlier value.
+    raw_names: NameFilter,
 }
 
 impl Event {
@@ -37,7 +38,7 @@ impl Event {
             present: [0; PRESENT_WORDS],
             raw: Vec::new(),
             raw_tags: Vec::new(),
-            raw_names: 0,
+            raw_names: NameFilter::default(),
         }
     }
 
@@ -50,13 +51,15 @@ impl Event {
             slot.1 = value;
             return;
         }
-        self.present[field.index() / 64] |= 1 << (field.index() % 64);
+        let (word, mask) = field_bit(field);
+        self.present[word] |= mask;
         self.fields.push((field, value));
     }
 
     /// Whether the taxonomy field `field` is set.
     fn has(&self, field: Field) -> bool {
-        self.present[field.index() / 64] & (1 << (field.index() % 64)) != 0
+        let (word, mask) = field_bit(field);
+        self.present[word] & mask != 0
     }
 
     /// Sets a taxonomy field to a string unless `text` is empty.
@@ -72,7 +75,8 @@ impl Event {
             return None;
         }
         let at = self.fields.iter().position(|(f, _)| *f == field)?;
-        self.present[field.index() / 64] &= !(1 << (field.index() % 64));
+        let (word, mask) = field_bit(field);
+        self.present[word] &= !mask;
         Some(self.fields.remove(at).1)
     }
 
@@ -110,13 +114,12 @@ impl Event {
         let name = name.into();
         let value = value.into();
         let tag = name_tag(&name);
-        if self.raw_names & tag_bit(tag) != 0
+        if self.raw_names.insert(&name)
             && let Some(at) = self.raw_position(tag, &name)
         {
             self.raw[at].1 = value;
             return;
         }
-        self.raw_names |= tag_bit(tag);
         self.raw.push((name, value));
         self.raw_tags.push(tag);
     }
@@ -130,11 +133,11 @@ impl Event {
 
     /// One of the source's own fields.
     pub fn raw(&self, name: &str) -> Option<&Value> {
-        let tag = name_tag(name);
-        if self.raw_names & tag_bit(tag) == 0 {
+        if !self.raw_names.may_contain(name) {
             return None;
         }
-        self.raw_position(tag, name).map(|at| &self.raw[at].1)
+        self.raw_position(name_tag(name), name)
+            .map(|at| &self.raw[at].1)
     }
 
     /// Where the raw field `name`, whose tag is `tag`, sits in `raw`.
@@ -171,6 +174,11 @@ impl Event {
     }
 }
 
+/// The word and mask of `field`'s bit in [`Event`]'s set of taxonomy fields.
+fn field_bit(field: Field) -> (usize, u64) {
+    (field.index() / 64, 1 << (field.index() % 64))
+}
+
 /// A raw-field name's tag: its length and its first and last bytes, which tell most
 /// field names apart. Equal names have equal tags.
 fn name_tag(name: &str) -> u32 {
@@ -178,16 +186,6 @@ fn name_tag(name: &str) -> u32 {
     let first = bytes.first().copied().unwrap_or(0) as u32;
     let last = bytes.last().copied().unwrap_or(0) as u32;
     ((bytes.len() as u32) << 16) ^ (first << 8) ^ last
-}
-
-/// The bit of a name tag in [`Event`]'s name filter.
-fn tag_bit(tag: u32) -> u64 {
-    let len = tag >> 16;
-    let hash = len
-        .wrapping_mul(31)
-        .wrapping_add(((tag >> 8) & 0xff).wrapping_mul(7))
-        .wrapping_add(tag & 0xff);
-    1 << (hash % 64)
 }
 
 #[cfg(test)]

@@ -14,12 +14,14 @@
 
 mod event;
 mod json;
+mod name_filter;
 pub mod taxonomy;
 mod time;
 mod value;
 
 pub use event::Event;
 pub use json::RAW_KEY;
+pub use name_filter::NameFilter;
 pub use taxonomy::{Field, FieldSpec, Kind};
 pub use time::format_time;
 pub use value::Value;

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use dozor_event::NameFilter;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value as Json};
 
@@ -95,31 +96,17 @@ impl<'a> FlatObject<'a> {
             .collect()
     }
 
-    /// Adds a member; `seen` holds a bit per key so far (see [`key_bit`]), and only
-    /// a key whose bit is set is looked for among them.
-    fn insert(&mut self, key: Cow<'a, str>, value: Scalar<'a>, seen: &mut [u64; 4]) {
-        let bit = key_bit(&key);
-        let (word, mask) = (bit / 64, 1u64 << (bit % 64));
-        if seen[word] & mask != 0
+    /// Adds a member; only a key that `seen` (the keys so far) may hold is looked for
+    /// among them.
+    fn insert(&mut self, key: Cow<'a, str>, value: Scalar<'a>, seen: &mut NameFilter) {
+        if seen.insert(&key)
             && let Some(slot) = self.members.iter_mut().find(|(k, _)| *k == key)
         {
             slot.1 = value;
             return;
         }
-        seen[word] |= mask;
         self.members.push((key, value));
     }
-}
-
-/// A key's bit among 256, from its length and its first, middle and last bytes: the
-/// fields of one record (Sysmon's forty, say) seldom share one, so a new key is
-/// rarely compared with the others.
-fn key_bit(key: &str) -> usize {
-    let bytes = key.as_bytes();
-    let at = |i: usize| u32::from(bytes.get(i).copied().unwrap_or(0));
-    let len = bytes.len();
-    let mixed = (len as u32) ^ at(0) << 8 ^ at(len / 2) << 16 ^ at(len.wrapping_sub(1)) << 24;
-    (mixed.wrapping_mul(0x9E37_79B1) >> 24) as usize
 }
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for FlatObject<'a> {
@@ -141,7 +128,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         let mut object = FlatObject {
             members: Vec::with_capacity(map.size_hint().unwrap_or(48)),
         };
-        let mut seen = [0u64; 4];
+        let mut seen = NameFilter::default();
         while let Some(key) = map.next_key::<Text<'de>>()? {
             if let Some(value) = map.next_value::<Member<'de>>()?.0 {
                 object.insert(key.0, value, &mut seen);
