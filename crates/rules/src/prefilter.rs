@@ -1,5 +1,6 @@
 //! The literal prefilter: which rules can possibly match an event, found with one
-//! Aho-Corasick scan per field instead of evaluating every rule.
+//! scan per field for every rule's needles (see `needle_scan`) instead of evaluating
+//! every rule.
 //!
 //! Each rule's logic is reduced, when it compiles, to a *necessary* condition over
 //! atoms "this field's value (case-folded) contains this literal" ([`Req`]): every
@@ -10,8 +11,8 @@
 //! false for an event cannot match it, so only the rest are evaluated in full; the
 //! result is the same as evaluating every rule.
 //!
-//! Per event, each field that some needle names is folded once and scanned once by
-//! that field's automaton; the atoms found select the candidate rules through an
+//! Per event, each field that some needle names is folded once and scanned once for
+//! that field's needles; the atoms found select the candidate rules through an
 //! inverted index, and only candidates have their condition checked. Written here
 //! rather than taken from a crate: it is the core of detection throughput and depends
 //! on our compiled rule representation.
@@ -217,7 +218,7 @@ impl Atoms {
 /// The compiled prefilter of a rule set.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
-    /// Per field: its automaton and the atom of each pattern.
+    /// Per field: its needle scanner and the atom of each needle.
     fields: Vec<(Accessor, NeedleScanner, Vec<u32>)>,
     /// Per rule group (see [`Prefilter::build`]): the fields its rules read atoms of,
     /// one bit per entry of `fields`. An event is scanned only in the fields of the
@@ -249,7 +250,7 @@ impl Prefilter {
         reqs: Vec<Req>,
         used: &[Vec<u32>],
         groups: &[&[usize]],
-    ) -> Result<Self, aho_corasick::BuildError> {
+    ) -> Self {
         let lens = atoms.lens;
         let mut field_of_atom = vec![0usize; atoms.count as usize];
         for (f, (_, needles)) in atoms.fields.iter().enumerate() {
@@ -275,10 +276,10 @@ impl Prefilter {
             let mut pairs: Vec<(String, u32)> = needles.into_iter().collect();
             pairs.sort_by_key(|(_, id)| *id);
             let needles: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
-            let automaton = NeedleScanner::build(&needles)?;
+            let scanner = NeedleScanner::build(&needles);
             fields.push((
                 accessor,
-                automaton,
+                scanner,
                 pairs.into_iter().map(|(_, id)| id).collect(),
             ));
         }
@@ -297,7 +298,7 @@ impl Prefilter {
                 atom_rules[a as usize].push(r as u32);
             }
         }
-        Ok(Self {
+        Self {
             fields,
             group_fields,
             atom_words: atom_count.div_ceil(64),
@@ -305,7 +306,7 @@ impl Prefilter {
             atom_rules,
             always,
             reqs,
-        })
+        }
     }
 
     /// The fields the rules of the groups `selected` read, into `mask`.
@@ -334,7 +335,7 @@ impl Prefilter {
     ) {
         folds.clear();
         folds.hits_mut().resize(self.atom_words, 0);
-        for (f, (accessor, automaton, ids)) in self.fields.iter().enumerate() {
+        for (f, (accessor, scanner, ids)) in self.fields.iter().enumerate() {
             if !bit(fields, f) {
                 continue;
             }
@@ -342,7 +343,7 @@ impl Prefilter {
                 continue;
             };
             folds.scan_texts(value, |text, hits| {
-                automaton.scan(text.as_bytes(), |pattern| {
+                scanner.scan(text.as_bytes(), |pattern| {
                     set(hits, ids[pattern] as usize);
                 });
             });

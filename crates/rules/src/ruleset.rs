@@ -361,11 +361,7 @@ impl RuleSet {
             used.push(atoms.take_used());
         }
         let members: Vec<&[usize]> = groups.iter().map(|(_, m)| m.as_slice()).collect();
-        let prefilter =
-            Prefilter::build(atoms, reqs, &used, &members).map_err(|e| RuleError::Content {
-                file: "(rule set)".into(),
-                reason: format!("literal index: {e}"),
-            })?;
+        let prefilter = Prefilter::build(atoms, reqs, &used, &members);
         let groups = groups
             .into_iter()
             .map(|(logsource, members)| {
