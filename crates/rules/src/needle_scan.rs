@@ -278,6 +278,7 @@ fn set_bit(bits: &mut [u64], i: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn found(scanner: &NeedleScanner, text: &str) -> Vec<usize> {
         let mut all = Vec::new();
@@ -385,5 +386,21 @@ mod tests {
         let text = "xn00042n19999yn2";
         assert_eq!(found(&scanner, text), naive(&needles, text));
         assert_eq!(found(&scanner, text), vec![42, 19_999]);
+    }
+
+    proptest! {
+        /// Needles and values over a few characters (one of them two bytes long),
+        /// so that needles overlap, share windows and pairs, and repeat.
+        #[test]
+        fn any_needles_are_found_as_a_naive_search_finds_them(
+            needles in proptest::collection::vec("[ab\\\\xé]{1,12}", 1..40),
+            texts in proptest::collection::vec("[ab\\\\xéq]{0,60}", 1..8),
+        ) {
+            let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+            let scanner = NeedleScanner::build(&needles);
+            for text in &texts {
+                prop_assert_eq!(found(&scanner, text), naive(&needles, text));
+            }
+        }
     }
 }
