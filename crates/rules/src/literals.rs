@@ -27,9 +27,16 @@ pub(crate) enum Need {
 
 /// The necessary condition of `pattern`; `Need::True` when it cannot be parsed here
 /// (the `regex` crate reports real syntax errors when the rule compiles).
+///
+/// Literals of [`MIN_LITERAL`] characters or more are preferred; a pattern that has
+/// none (SigmaHQ's ``\w+`(?:\w+|-|.)`[\w+|\s]``) is conditioned on its shorter ones,
+/// which still spare the evaluation of the pattern on every value without them.
 pub(crate) fn required(pattern: &str) -> Need {
     match regex_syntax::Parser::new().parse(pattern) {
-        Ok(hir) => need(&hir),
+        Ok(hir) => match need(&hir, MIN_LITERAL) {
+            Need::True => need(&hir, 1),
+            need => need,
+        },
         Err(_) => Need::True,
     }
 }
@@ -57,17 +64,18 @@ pub(crate) fn all_of(mut parts: Vec<Need>) -> Need {
     }
 }
 
-fn need(hir: &Hir) -> Need {
+/// The condition of `hir` over its literals of `min` characters or more.
+fn need(hir: &Hir, min: usize) -> Need {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Need::True,
         HirKind::Literal(_) | HirKind::Class(_) | HirKind::Concat(_) => {
-            concat(std::slice::from_ref(hir))
+            concat(std::slice::from_ref(hir), min)
         }
-        HirKind::Capture(capture) => need(&capture.sub),
-        HirKind::Repetition(rep) if rep.min >= 1 => need(&rep.sub),
+        HirKind::Capture(capture) => need(&capture.sub, min),
+        HirKind::Repetition(rep) if rep.min >= 1 => need(&rep.sub, min),
         HirKind::Repetition(_) => Need::True,
         HirKind::Alternation(branches) => {
-            let needs: Vec<Need> = branches.iter().map(need).collect();
+            let needs: Vec<Need> = branches.iter().map(|b| need(b, min)).collect();
             if needs.contains(&Need::True) {
                 Need::True
             } else {
@@ -78,48 +86,49 @@ fn need(hir: &Hir) -> Need {
 }
 
 /// The condition of a sequence: its literal runs and its other parts' conditions.
-fn concat(items: &[Hir]) -> Need {
+fn concat(items: &[Hir], min: usize) -> Need {
     let mut parts = Vec::new();
     let mut run = String::new();
-    walk(items, &mut run, &mut parts);
-    flush(&mut run, &mut parts);
+    walk(items, min, &mut run, &mut parts);
+    flush(&mut run, min, &mut parts);
     all_of(parts)
 }
 
 /// Adds `items` to the current literal `run`, ending it where a non-literal comes.
-fn walk(items: &[Hir], run: &mut String, parts: &mut Vec<Need>) {
+fn walk(items: &[Hir], min: usize, run: &mut String, parts: &mut Vec<Need>) {
     for item in items {
         match item.kind() {
-            HirKind::Concat(children) => walk(children, run, parts),
+            HirKind::Concat(children) => walk(children, min, run, parts),
             HirKind::Literal(literal) => {
                 for &byte in literal.0.iter() {
                     if byte.is_ascii() {
                         run.push(byte.to_ascii_lowercase() as char);
                     } else {
-                        flush(run, parts);
+                        flush(run, min, parts);
                     }
                 }
             }
             HirKind::Class(class) => match folded_char(class) {
                 Some(c) => run.push(c),
-                None => flush(run, parts),
+                None => flush(run, min, parts),
             },
             // Zero-width: the characters on either side are still adjacent.
             HirKind::Empty | HirKind::Look(_) => {}
             _ => {
-                flush(run, parts);
-                parts.push(need(item));
+                flush(run, min, parts);
+                parts.push(need(item, min));
             }
         }
     }
 }
 
-/// Literals shorter than this are left out: they occur in nearly every value, so they
-/// would cost the prefilter's scan more than they save.
+/// Literals shorter than this are left out while a pattern has longer ones: they occur
+/// in many more values, so they select fewer rules out.
 const MIN_LITERAL: usize = 3;
 
-fn flush(run: &mut String, parts: &mut Vec<Need>) {
-    if run.len() >= MIN_LITERAL {
+/// Ends the literal `run`, kept if it has `min` characters or more.
+fn flush(run: &mut String, min: usize, parts: &mut Vec<Need>) {
+    if run.len() >= min {
         parts.push(Need::Lit(std::mem::take(run)));
     }
     run.clear();
@@ -192,8 +201,26 @@ mod tests {
             required(r"(abc)+xyz"),
             Need::All(vec![lit("abc"), lit("xyz")])
         );
-        assert_eq!(required(r"(abc|xy)"), Need::True);
+        assert_eq!(required(r"(abc|\d)"), Need::True);
         assert_eq!(required(r"("), Need::True);
+    }
+
+    #[test]
+    fn patterns_without_long_literals_need_their_short_ones() {
+        assert_eq!(
+            required(r"(abc|xy)"),
+            Need::Any(vec![lit("abc"), lit("xy")])
+        );
+        assert_eq!(
+            required(r"\w+`(?:\w+|-|.)`[\w+|\s]"),
+            Need::All(vec![lit("`"), lit("`")])
+        );
+        assert_eq!(
+            required(r"(?i)\$\{`?e"),
+            Need::All(vec![lit("${"), lit("e")])
+        );
+        // Long literals, where there are any, are all that is kept.
+        assert_eq!(required(r"ab\d+cdef"), lit("cdef"));
     }
 
     #[test]
