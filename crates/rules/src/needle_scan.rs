@@ -61,9 +61,11 @@ pub(crate) struct NeedleScanner {
     filter: Vec<u64>,
     /// The shift that takes a hash to an index in `filter`.
     filter_shift: u32,
-    /// Open-addressed table of the windows: (window, its entries' range in
-    /// `entries`); an empty range marks a free slot.
+    /// Open-addressed table of the keys: (key, its entries' range in `entries`); an
+    /// empty range marks a free slot.
     slots: Vec<(u32, u32, u32)>,
+    /// The shift that takes a hash to an index in `slots`.
+    slot_shift: u32,
     /// The needles under each key, as (pattern, offset of the key in it).
     entries: Vec<(u32, u32)>,
     /// The one-byte needles equal to byte `b` are
@@ -154,6 +156,7 @@ impl NeedleScanner {
             filter,
             filter_shift,
             slots,
+            slot_shift,
             entries: keyed.iter().map(|&(_, p, o)| (p, o)).collect(),
             single_first,
             singles: singles.into_iter().map(|(_, p)| p).collect(),
@@ -198,7 +201,7 @@ impl NeedleScanner {
     #[inline(always)]
     fn lookup(&self, text: &[u8], at: usize, key: u32, found: &mut impl FnMut(usize)) {
         let mask = self.slots.len() - 1;
-        let mut slot = window_index(key, 32 - self.slots.len().trailing_zeros()) & mask;
+        let mut slot = window_index(key, self.slot_shift) & mask;
         let (first, last) = loop {
             let (k, first, last) = self.slots[slot];
             if first == last {
