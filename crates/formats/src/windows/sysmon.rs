@@ -3,6 +3,7 @@
 //! tests define them; every other Sysmon event gets the generic fields, its rule name
 //! and its own time.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use dozor_event::{Event, Field, Value, taxonomy as t};
@@ -33,10 +34,11 @@ fn process_creation(r: &WinRecord, event: &mut Event) {
     event.set(t::CATEGORY_GENERIC, "Process");
     event.set(t::CATEGORY_HIGH, "Availability Management");
     event.set(t::CATEGORY_LOW, "Control");
+    let d = ProcessData::of(r);
     // The subject is the parent's account when Sysmon reports it (ParentUser, Sysmon
     // 13.30 and later); the new process's own account and its logon describe only the
     // subject when the parent's is unknown.
-    let parent_user = r.data("ParentUser");
+    let parent_user = d.get(P::ParentUser);
     if let Some(parent) = parent_user {
         set_account(event, &SUBJECT_ACCOUNT, parent);
     }
@@ -46,52 +48,129 @@ fn process_creation(r: &WinRecord, event: &mut Event) {
         &[SUBJECT_ACCOUNT, OBJECT_ACCOUNT]
     };
     for side in sides {
-        if let Some(user) = r.data("User") {
+        if let Some(user) = d.get(P::User) {
             set_account(event, side, user);
         }
-        if let Some(level) = r.data("IntegrityLevel") {
+        if let Some(level) = d.get(P::IntegrityLevel) {
             event.set(side.privileges, level);
         }
-        if let Some(session) = r.data("LogonId").and_then(hex_to_decimal) {
+        if let Some(session) = d.get(P::LogonId).and_then(hex_to_decimal) {
             event.set(side.session_id, session);
         }
     }
-    if let Some(image) = r.data("Image") {
+    if let Some(image) = d.get(P::Image) {
         set_path(event, image, &OBJECT_PROCESS);
     }
-    if let Some(image) = r.data("ParentImage") {
+    if let Some(image) = d.get(P::ParentImage) {
         set_path(event, image, &OBJECT_PARENT);
     }
     for (name, field) in [
-        ("CommandLine", t::OBJECT_PROCESS_CMDLINE),
-        ("ParentCommandLine", t::OBJECT_PROCESS_PARENT_CMDLINE),
-        ("CurrentDirectory", t::OBJECT_PROCESS_CWD),
-        ("ProcessId", t::OBJECT_PROCESS_ID),
-        ("ParentProcessId", t::OBJECT_PROCESS_PARENT_ID),
-        ("FileVersion", t::OBJECT_PROCESS_VERSION),
-        ("OriginalFileName", t::OBJECT_PROCESS_ORIGINAL_NAME),
+        (P::CommandLine, t::OBJECT_PROCESS_CMDLINE),
+        (P::ParentCommandLine, t::OBJECT_PROCESS_PARENT_CMDLINE),
+        (P::CurrentDirectory, t::OBJECT_PROCESS_CWD),
+        (P::ProcessId, t::OBJECT_PROCESS_ID),
+        (P::ParentProcessId, t::OBJECT_PROCESS_PARENT_ID),
+        (P::FileVersion, t::OBJECT_PROCESS_VERSION),
+        (P::OriginalFileName, t::OBJECT_PROCESS_ORIGINAL_NAME),
     ] {
-        if let Some(value) = r.data(name).map(str::trim).filter(|v| !v.is_empty()) {
+        if let Some(value) = d.get(name).map(str::trim).filter(|v| !v.is_empty()) {
             event.set(field, value);
         }
     }
     for (name, field) in [
-        ("ProcessGuid", t::OBJECT_PROCESS_GUID),
-        ("ParentProcessGuid", t::OBJECT_PROCESS_PARENT_GUID),
+        (P::ProcessGuid, t::OBJECT_PROCESS_GUID),
+        (P::ParentProcessGuid, t::OBJECT_PROCESS_PARENT_GUID),
     ] {
-        if let Some(guid) = r.data(name) {
+        if let Some(guid) = d.get(name) {
             event.set(field, strip_braces(guid));
         }
     }
-    if let Some(hashes) = r.data("Hashes") {
+    if let Some(hashes) = d.get(P::Hashes) {
         set_hashes(event, hashes);
     }
-    let meta: Vec<String> = ["Description", "Product", "Company"]
-        .into_iter()
-        .filter_map(|name| r.data(name).map(|v| format!("{name}:{v}")))
-        .collect();
+    let meta: Vec<String> = [
+        ("Description", P::Description),
+        ("Product", P::Product),
+        ("Company", P::Company),
+    ]
+    .into_iter()
+    .filter_map(|(name, field)| d.get(field).map(|v| format!("{name}:{v}")))
+    .collect();
     if !meta.is_empty() {
         event.set(t::OBJECT_PROCESS_META, meta.join(" | "));
+    }
+}
+
+/// The EventData fields a process creation maps.
+#[derive(Clone, Copy)]
+enum P {
+    ParentUser,
+    User,
+    IntegrityLevel,
+    LogonId,
+    Image,
+    ParentImage,
+    CommandLine,
+    ParentCommandLine,
+    CurrentDirectory,
+    ProcessId,
+    ParentProcessId,
+    FileVersion,
+    OriginalFileName,
+    ProcessGuid,
+    ParentProcessGuid,
+    Hashes,
+    Description,
+    Product,
+    Company,
+}
+
+impl P {
+    /// The field named `name`.
+    fn named(name: &str) -> Option<P> {
+        Some(match name {
+            "ParentUser" => P::ParentUser,
+            "User" => P::User,
+            "IntegrityLevel" => P::IntegrityLevel,
+            "LogonId" => P::LogonId,
+            "Image" => P::Image,
+            "ParentImage" => P::ParentImage,
+            "CommandLine" => P::CommandLine,
+            "ParentCommandLine" => P::ParentCommandLine,
+            "CurrentDirectory" => P::CurrentDirectory,
+            "ProcessId" => P::ProcessId,
+            "ParentProcessId" => P::ParentProcessId,
+            "FileVersion" => P::FileVersion,
+            "OriginalFileName" => P::OriginalFileName,
+            "ProcessGuid" => P::ProcessGuid,
+            "ParentProcessGuid" => P::ParentProcessGuid,
+            "Hashes" => P::Hashes,
+            "Description" => P::Description,
+            "Product" => P::Product,
+            "Company" => P::Company,
+            _ => return None,
+        })
+    }
+}
+
+/// The values of a process creation's [`P`] fields, found in one pass over the
+/// record (each `WinRecord::data` lookup scans every field, and the mapping makes
+/// about 25), with the same answers: a name's first value, empty as absent.
+struct ProcessData<'r>([Option<&'r str>; P::Company as usize + 1]);
+
+impl<'r> ProcessData<'r> {
+    fn of(r: &'r WinRecord) -> Self {
+        let mut values = [None; P::Company as usize + 1];
+        for (name, value) in &r.data {
+            if let Some(field) = P::named(name) {
+                values[field as usize].get_or_insert(value.as_ref());
+            }
+        }
+        Self(values)
+    }
+
+    fn get(&self, field: P) -> Option<&'r str> {
+        self.0[field as usize].filter(|v| !v.is_empty())
     }
 }
 
@@ -310,12 +389,29 @@ fn set_account(event: &mut Event, fields: &AccountFields, user: &str) {
     }
     match user.split_once('\\') {
         Some((domain, name)) => {
-            let (domain, name) = (domain.to_lowercase(), name.to_lowercase());
-            event.set(fields.id, format!("synthetic:{name}@{domain}"));
+            let (domain, name) = (lowercase(domain), lowercase(name));
+            let mut id = String::with_capacity("synthetic:@".len() + name.len() + domain.len());
+            id.push_str("synthetic:");
+            id.push_str(&name);
+            id.push('@');
+            id.push_str(&domain);
+            event.set(fields.id, id);
             event.set(fields.name, name);
             event.set(fields.domain, domain);
         }
         None => event.set(fields.id, user),
+    }
+}
+
+/// `text` lowercased, without Unicode's tables when it is ASCII (account names
+/// nearly always are).
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if !text.is_ascii() {
+        Cow::Owned(text.to_lowercase())
+    } else if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
@@ -344,4 +440,41 @@ fn strip_braces(guid: &str) -> &str {
 fn hex_to_decimal(hex: &str) -> Option<String> {
     let digits = hex.strip_prefix("0x").or_else(|| hex.strip_prefix("0X"))?;
     u64::from_str_radix(digits, 16).ok().map(|n| n.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_are_lowercased_in_ascii_and_beyond() {
+        for (user, name, domain) in [
+            ("NT AUTHORITY\\SYSTEM", "system", "nt authority"),
+            ("workstation5\\wardog", "wardog", "workstation5"),
+            ("DOMÄNE\\JÜRGEN", "jürgen", "domäne"),
+        ] {
+            let mut event = Event::new();
+            set_account(&mut event, &SUBJECT_ACCOUNT, user);
+            assert_eq!(event.get_str(t::SUBJECT_ACCOUNT_NAME), Some(name));
+            assert_eq!(event.get_str(t::SUBJECT_ACCOUNT_DOMAIN), Some(domain));
+            let id = format!("synthetic:{name}@{domain}");
+            assert_eq!(event.get_str(t::SUBJECT_ACCOUNT_ID), Some(id.as_str()));
+        }
+    }
+
+    #[test]
+    fn process_fields_take_a_names_first_value_and_empty_is_absent() {
+        let mut record = WinRecord::default();
+        record.push_data("Image", "C:\\a.exe");
+        record.push_data("Image", "C:\\b.exe");
+        record.push_data("User", "");
+        record.push_data("User", "D\\u");
+        record.push_data("Unrelated", "x");
+        let d = ProcessData::of(&record);
+        assert_eq!(d.get(P::Image), record.data("Image"));
+        assert_eq!(d.get(P::Image), Some("C:\\a.exe"));
+        assert_eq!(d.get(P::User), record.data("User"));
+        assert_eq!(d.get(P::User), None);
+        assert_eq!(d.get(P::Hashes), None);
+    }
 }
