@@ -15,7 +15,7 @@ use crate::logsource::LogSource;
 use crate::matcher::{
     Anchor, Compare, Folds, StrMatcher, for_each_text, ip_of, number_of, parse_cidr,
 };
-use crate::prefilter::{Atoms, Req};
+use crate::prefilter::{Atoms, Req, bit};
 
 /// What compiling a detection needs to know.
 pub(crate) struct CompileContext<'a> {
@@ -237,7 +237,10 @@ impl Test {
                 };
                 let scanned = folds.hits().is_some();
                 (0..tests.len()).any(|i| {
-                    (!scanned || folds.hits().is_some_and(|hits| bit(hits, atoms[i])))
+                    (!scanned
+                        || folds
+                            .hits()
+                            .is_some_and(|hits| bit(hits, atoms[i] as usize)))
                         && tests[i].holds(Some(value), event, folds)
                 })
             }
@@ -270,12 +273,6 @@ impl Test {
                 .is_some_and(|t| part_of(t, *part) == Some(*want)),
         }
     }
-}
-
-/// Whether atom `atom` is set in `hits`.
-fn bit(hits: &[u64], atom: u32) -> bool {
-    hits.get(atom as usize / 64)
-        .is_some_and(|w| w & (1 << (atom % 64)) != 0)
 }
 
 fn time_of(value: &Value) -> Option<Timestamp> {

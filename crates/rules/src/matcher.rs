@@ -334,10 +334,7 @@ impl StrMatcher {
         // The prefilter scanned this value for the needle already: not found means no
         // match, and for a substring test found means a match.
         if let (Some(atom), Some(hits)) = (self.atom, folds.hits()) {
-            let found = hits
-                .get(atom as usize / 64)
-                .is_some_and(|w| w & (1 << (atom % 64)) != 0);
-            if !found {
+            if !crate::prefilter::bit(hits, atom as usize) {
                 return false;
             }
             if matches!(self.test, StrTest::Contains(_)) {

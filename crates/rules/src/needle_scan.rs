@@ -22,6 +22,8 @@
 
 use std::collections::HashMap;
 
+use crate::prefilter::{bit, set};
+
 /// Multiplier of the window hash (Knuth's multiplicative hashing constant).
 const WINDOW_HASH: u32 = 0x9E37_79B1;
 
@@ -135,7 +137,7 @@ impl NeedleScanner {
         let mut first = 0u32;
         for group in keyed.chunk_by(|a, b| a.0 == b.0) {
             let key = group[0].0;
-            set_bit(&mut filter, window_index(key, filter_shift));
+            set(&mut filter, window_index(key, filter_shift));
             let last = first + group.len() as u32;
             let mut slot = window_index(key, slot_shift) & mask;
             while slots[slot].1 != slots[slot].2 {
@@ -178,8 +180,8 @@ impl NeedleScanner {
         }
         for at in 0..text.len().saturating_sub(1) {
             let pair = u16::from_le_bytes([text[at], text[at + 1]]);
-            let starts = self.pairs[pair as usize / 32] >> (pair % 32 * 2);
-            if starts & (STARTS_WINDOW | STARTS_SHORT) == 0 {
+            let starts = pair_flags(&self.pairs, pair);
+            if starts == 0 {
                 continue;
             }
             if starts & STARTS_SHORT != 0 {
@@ -189,7 +191,7 @@ impl NeedleScanner {
                 && let Some(window) = text[at..].first_chunk::<WINDOW>()
             {
                 let key = u32::from_le_bytes(*window);
-                if get_bit(&self.filter, window_index(key, self.filter_shift)) {
+                if bit(&self.filter, window_index(key, self.filter_shift)) {
                     self.lookup(text, at, key, &mut found);
                 }
             }
@@ -262,22 +264,16 @@ fn window_index(key: u32, shift: u32) -> usize {
     (key.wrapping_mul(WINDOW_HASH) >> shift) as usize
 }
 
-#[inline(always)]
-fn get_bit(bits: &[u64], i: usize) -> bool {
-    bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
-}
-
 /// Sets `flag` (one of [`STARTS_WINDOW`], [`STARTS_SHORT`]) for `pair`.
 fn mark_pair(pairs: &mut [u64; 2048], pair: u16, flag: u64) {
     pairs[pair as usize / 32] |= flag << (pair % 32 * 2);
 }
 
-fn set_bit(bits: &mut [u64], i: usize) {
-    if let Some(w) = bits.get_mut(i / 64) {
-        *w |= 1 << (i % 64);
-    }
+/// The flags [`mark_pair`] set for `pair`.
+#[inline(always)]
+fn pair_flags(pairs: &[u64; 2048], pair: u16) -> u64 {
+    (pairs[pair as usize / 32] >> (pair % 32 * 2)) & (STARTS_WINDOW | STARTS_SHORT)
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

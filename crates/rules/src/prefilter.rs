@@ -147,7 +147,9 @@ fn atom_cost(lens: &[usize], a: u32) -> f64 {
     1.0 + 8.0 / len as f64
 }
 
-fn bit(bits: &[u64], i: usize) -> bool {
+/// Whether bit `i` of the bit set `bits` is set (a bit past its end is not).
+#[inline(always)]
+pub(crate) fn bit(bits: &[u64], i: usize) -> bool {
     bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
