@@ -126,7 +126,17 @@ impl NeedleScanner {
             first
         });
         let distinct = keyed.chunk_by(|a, b| a.0 == b.0).count();
-        let bits = (distinct * FILTER_BITS_PER_WINDOW)
+        // Only windows are looked up in the filter; pair keys go by `pairs` alone.
+        let is_window = |group: &[(u32, u32, u32)]| {
+            group
+                .iter()
+                .any(|&(_, pattern, _)| needles[pattern as usize].len() >= WINDOW)
+        };
+        let window_keys = keyed
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|group| is_window(group))
+            .count();
+        let bits = (window_keys * FILTER_BITS_PER_WINDOW)
             .next_power_of_two()
             .clamp(64, MAX_FILTER_BITS);
         let filter_shift = 32 - bits.trailing_zeros();
@@ -137,7 +147,9 @@ impl NeedleScanner {
         let mut first = 0u32;
         for group in keyed.chunk_by(|a, b| a.0 == b.0) {
             let key = group[0].0;
-            set(&mut filter, window_index(key, filter_shift));
+            if is_window(group) {
+                set(&mut filter, window_index(key, filter_shift));
+            }
             let last = first + group.len() as u32;
             let mut slot = window_index(key, slot_shift) & mask;
             while slots[slot].1 != slots[slot].2 {
