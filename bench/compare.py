@@ -2,7 +2,8 @@
 """Detection throughput, side by side: `dozor hunt` and RSigma on the same rules and
 events, on one core, alternating runs; reports events/s, the median ratio, peak memory,
 whether the per-rule match counts are identical, and detection cost as a multiple of
-parsing cost (`dozor hunt` with no rules: read, JSON decode, normalization).
+parsing cost (`dozor hunt` with no rules: read, JSON decode, normalization, with
+the Sysmon mapping deferred as in the detection runs).
 
 Lanes:
   process_creation  Sysmon EventID 1 of the OTRF sample, replicated to ~60k events,

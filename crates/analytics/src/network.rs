@@ -130,6 +130,7 @@ mod tests {
             source: path.into(),
             received: dozor_event::Timestamp::UNIX_EPOCH,
             max_record: 1 << 20,
+            defer_mapping: false,
         };
         let mut sink = Collected::default();
         let format = dozor_formats::find(format).expect("format");

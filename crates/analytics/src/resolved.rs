@@ -190,6 +190,7 @@ mod tests {
             source: "zeek.json".into(),
             received: dozor_event::Timestamp::UNIX_EPOCH,
             max_record: 1 << 20,
+            defer_mapping: false,
         };
         let mut sink = Collected::default();
         dozor_formats::find("json")

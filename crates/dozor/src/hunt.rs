@@ -88,6 +88,11 @@ struct Hunter<W: Write> {
     batch_limit: usize,
     /// The JSON of an event several rules matched, kept between events.
     rendered: Vec<u8>,
+    /// The rules one event matched, kept between events.
+    matched: Vec<usize>,
+    /// Whether formats may defer the mapping of taxonomy fields that no rule reads
+    /// (see [`defer_mapping`]); the events that match are completed.
+    defer_mapping: bool,
 }
 
 /// A one-line progress report on a terminal's stderr, redrawn at most every 200 ms.
@@ -177,9 +182,15 @@ impl<W: Write> Sink for Hunter<W> {
         if let Some(analytics) = self.analytics.as_mut() {
             analytics.observe(&mut event, &mut self.alerts);
         }
+        let mut matched = std::mem::take(&mut self.matched);
+        self.rules.matching(&event, &mut matched);
+        if !matched.is_empty() {
+            event.complete();
+        }
         // Shared, so that its alerts hold it rather than copies.
         let event = Arc::new(event);
-        self.rules.evaluate_shared(&event, &mut self.alerts);
+        self.rules.apply_shared(&event, &matched, &mut self.alerts);
+        self.matched = matched;
         // An event that several rules matched is written once and copied into each
         // alert: writing the event is most of an alert's cost.
         let several = self.kind == OutputKind::Jsonl && self.alerts.len() > 1;
@@ -202,6 +213,10 @@ impl<W: Write> FormatSink for Hunter<W> {
 
     fn failed(&mut self) -> Option<io::Error> {
         self.error.take()
+    }
+
+    fn defers_mapping(&self) -> bool {
+        self.defer_mapping
     }
 }
 
@@ -268,8 +283,9 @@ enum Message {
     Failed(anyhow::Error),
 }
 
-/// Forwards one input's events to the detection thread.
-struct Forward(std::sync::mpsc::SyncSender<Message>);
+/// Forwards one input's events to the detection thread; the flag is
+/// [`FormatSink::defers_mapping`].
+struct Forward(std::sync::mpsc::SyncSender<Message>, bool);
 
 impl Sink for Forward {
     fn event(&mut self, event: Event) {
@@ -285,6 +301,10 @@ impl Sink for Forward {
 
 impl FormatSink for Forward {
     fn begin(&mut self, _format: &'static str) {}
+
+    fn defers_mapping(&self) -> bool {
+        self.1
+    }
 }
 
 /// Events handed to the detection threads at once.
@@ -354,6 +374,11 @@ impl Batch {
                 matched
             })
             .collect();
+        for (event, matched) in self.events.iter_mut().zip(&self.matched) {
+            if !matched.is_empty() {
+                event.complete();
+            }
+        }
         if render {
             self.rendered = self
                 .events
@@ -470,6 +495,7 @@ fn read_parallel<W: Write>(
     let next = AtomicUsize::new(0);
     let detector = hunter.rules.detector();
     let render = hunter.kind == OutputKind::Jsonl;
+    let defer_mapping = hunter.defer_mapping;
     let (work_tx, work_rx) = sync_channel::<Batch>(threads * 4);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = channel::<Batch>();
@@ -482,7 +508,7 @@ fn read_parallel<W: Write>(
                     let Some(tx) = slot.lock().ok().and_then(|mut s| s.take()) else {
                         continue;
                     };
-                    let mut forward = Forward(tx);
+                    let mut forward = Forward(tx, defer_mapping);
                     if let Err(e) = read_for_batches(&inputs[i], forced, &mut forward) {
                         let _ = forward.0.send(Message::Failed(e));
                     }
@@ -613,6 +639,17 @@ impl InOrder {
     }
 }
 
+/// Whether formats may defer the taxonomy mapping that only matched events need:
+/// when no analytics run (they read every event's taxonomy) and the rules read no
+/// taxonomy field that a deferred mapping fills later.
+fn defer_mapping(rules: &RuleSet, analytics: bool) -> bool {
+    !analytics
+        && rules
+            .taxonomy_fields_read()
+            .iter()
+            .all(|field| dozor_formats::SET_BEFORE_DEFERRAL.contains(field))
+}
+
 /// The analytics `args` ask for, from their saved state when there is one.
 fn analytics_of(args: &Args, rules: &RuleSet) -> Result<Option<Analytics>> {
     if !args.analytics && args.analytics_state.is_none() {
@@ -694,7 +731,10 @@ pub fn run(args: &Args) -> Result<i32> {
         batch: Vec::new(),
         batch_limit,
         rendered: Vec::new(),
+        matched: Vec::new(),
+        defer_mapping: false,
     };
+    hunter.defer_mapping = defer_mapping(&hunter.rules, hunter.analytics.is_some());
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))

@@ -20,6 +20,13 @@ pub trait FormatSink: Sink {
     fn failed(&mut self) -> Option<std::io::Error> {
         None
     }
+    /// Whether formats may leave part of their mapping to [`Event::complete`]
+    /// (see [`ReadContext::defer_mapping`]): the sink completes the events it keeps.
+    ///
+    /// [`Event::complete`]: dozor_event::Event::complete
+    fn defers_mapping(&self) -> bool {
+        false
+    }
 }
 
 /// The format named `name`, or an error listing the known ones.
@@ -68,6 +75,7 @@ pub fn open_input(
     max_record: usize,
     sink: &mut dyn FormatSink,
 ) -> Result<Option<OpenedInput>> {
+    let defer_mapping = sink.defers_mapping();
     let mut opened = match input.open() {
         Ok(opened) => opened,
         Err(e) => {
@@ -90,6 +98,7 @@ pub fn open_input(
                         source: opened.name.clone(),
                         received: Timestamp::now(),
                         max_record,
+                        defer_mapping,
                     };
                     let head = head.to_vec();
                     sink.begin(UNRECOGNISED);
@@ -109,6 +118,7 @@ pub fn open_input(
         source: opened.name.clone(),
         received: opened.modified.unwrap_or_else(Timestamp::now),
         max_record,
+        defer_mapping,
     };
     Ok(Some(OpenedInput {
         opened,

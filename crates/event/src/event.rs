@@ -28,6 +28,21 @@ pub struct Event {
     /// The raw fields' names: a name it does not hold is not there, so setting a new
     /// field skips the scan for an earlier value.
     raw_names: NameFilter,
+    /// Taxonomy fields the source left to be derived from the raw fields later, by
+    /// [`Event::complete`]: work that only events someone reads need.
+    deferred: Option<Deferred>,
+}
+
+/// A mapping a source deferred: it sets taxonomy fields from the event's raw fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Deferred(pub fn(&mut Event));
+
+/// Deferred mappings compare equal: events differ by their fields, not by the work
+/// left to do on them.
+impl PartialEq for Deferred {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
 }
 
 impl Event {
@@ -39,7 +54,26 @@ impl Event {
             raw: Vec::new(),
             raw_tags: Vec::new(),
             raw_names: NameFilter::default(),
+            deferred: None,
         }
+    }
+
+    /// Leaves `mapping` to be run by [`Event::complete`].
+    pub fn defer(&mut self, mapping: Deferred) {
+        self.deferred = Some(mapping);
+    }
+
+    /// Runs the mapping the source deferred, if any: afterwards the event holds all
+    /// its taxonomy fields.
+    pub fn complete(&mut self) {
+        if let Some(Deferred(mapping)) = self.deferred.take() {
+            mapping(self);
+        }
+    }
+
+    /// Whether the source deferred a mapping that [`Event::complete`] has not run.
+    pub fn is_complete(&self) -> bool {
+        self.deferred.is_none()
     }
 
     /// Sets a taxonomy field, replacing an earlier value.

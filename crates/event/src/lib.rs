@@ -19,7 +19,7 @@ pub mod taxonomy;
 mod time;
 mod value;
 
-pub use event::Event;
+pub use event::{Deferred, Event};
 pub use json::RAW_KEY;
 pub use name_filter::NameFilter;
 pub use taxonomy::{Field, FieldSpec, Kind};

@@ -42,6 +42,7 @@ fn bench(c: &mut Criterion) {
         source: "bench".to_owned(),
         received: Timestamp::now(),
         max_record: 1 << 20,
+        defer_mapping: false,
     };
     let mut group = c.benchmark_group("parse");
     group.throughput(Throughput::Elements(LINES as u64));

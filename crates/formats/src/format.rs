@@ -51,6 +51,11 @@ pub struct ReadContext {
     pub received: Timestamp,
     /// The longest record kept, in bytes.
     pub max_record: usize,
+    /// Whether a format may leave the part of its mapping that only fills taxonomy
+    /// fields to [`Event::complete`] (Sysmon's per-event-type fields): for a reader
+    /// that looks only at the source's own fields of most events, and completes the
+    /// events it keeps.
+    pub defer_mapping: bool,
 }
 
 /// Where a format delivers its output.
@@ -143,6 +148,7 @@ pub(crate) fn read_text(format: &dyn Format, text: &str) -> Collected {
         source: "test".into(),
         received: Timestamp::UNIX_EPOCH,
         max_record: 1 << 20,
+        defer_mapping: false,
     };
     let mut collected = Collected::default();
     format

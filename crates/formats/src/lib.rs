@@ -40,3 +40,4 @@ mod zeek;
 pub use format::{Collected, Format, ParseError, ReadContext, Reject, Sink};
 pub use message::MessageParser;
 pub use registry::{FORMATS, detect, find};
+pub use windows::SET_BEFORE_DEFERRAL;

@@ -114,6 +114,7 @@ mod tests {
             source: "test".into(),
             received: Timestamp::UNIX_EPOCH,
             max_record: 1 << 20,
+            defer_mapping: false,
         };
         let mut event = Event::new();
         read_shipped(value.as_object()?, &ctx, &mut event).then_some(event)

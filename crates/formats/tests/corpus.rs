@@ -53,6 +53,7 @@ fn fixtures_match_their_snapshots() {
                 source: name.clone(),
                 received,
                 max_record: 1 << 20,
+                defer_mapping: false,
             };
             let mut sink = Collected::default();
             format.read(&mut reader, &ctx, &mut sink).expect("read");
@@ -75,4 +76,58 @@ fn fixtures_match_their_snapshots() {
             insta::assert_snapshot!(format!("{folder}__{name}"), lines.join("\n"));
         }
     }
+}
+
+/// Every fixture read with [`ReadContext::defer_mapping`]: the fields an event holds
+/// before [`Event::complete`](dozor_event::Event::complete) are those it will keep
+/// among [`dozor_formats::SET_BEFORE_DEFERRAL`], and completing it gives the event
+/// read without deferring.
+#[test]
+fn deferred_mappings_complete_to_the_same_events() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let received: Timestamp = "2026-11-28T00:00:00Z".parse().expect("valid time");
+    let mut deferred = 0;
+    for (folder, _) in FOLDERS {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(folder))
+            .expect("fixture folder")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        for path in files {
+            let read = |defer_mapping: bool| {
+                let mut reader = BufReader::new(std::fs::File::open(&path).expect("fixture"));
+                let format =
+                    dozor_formats::detect(reader.fill_buf().expect("read")).expect("detected");
+                let ctx = ReadContext {
+                    source: "fixture".to_owned(),
+                    received,
+                    max_record: 1 << 20,
+                    defer_mapping,
+                };
+                let mut sink = Collected::default();
+                format.read(&mut reader, &ctx, &mut sink).expect("read");
+                sink.events
+            };
+            let eager = read(false);
+            let mut lazy = read(true);
+            assert_eq!(eager.len(), lazy.len(), "{}", path.display());
+            for (eager, lazy) in eager.iter().zip(&mut lazy) {
+                assert!(eager.is_complete());
+                deferred += usize::from(!lazy.is_complete());
+                for &field in dozor_formats::SET_BEFORE_DEFERRAL {
+                    assert_eq!(
+                        eager.get(field),
+                        lazy.get(field),
+                        "{field} in {}",
+                        path.display()
+                    );
+                }
+                lazy.complete();
+                assert!(lazy.is_complete());
+                assert_eq!(eager.to_json(), lazy.to_json(), "{}", path.display());
+            }
+        }
+    }
+    // The Sysmon fixture's process creations, connections and DNS queries.
+    assert!(deferred > 0, "no fixture event had its mapping deferred");
 }

@@ -31,6 +31,7 @@ fn run(format: &str, input: &[u8]) -> Count {
         source: "proptest".to_owned(),
         received: Timestamp::UNIX_EPOCH,
         max_record: 4096,
+        defer_mapping: false,
     };
     let mut sink = Count::default();
     parser

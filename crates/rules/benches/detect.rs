@@ -73,6 +73,7 @@ fn parse(lines: &[u8]) -> Collected {
         source: "bench".into(),
         received: Timestamp::UNIX_EPOCH,
         max_record: 1 << 20,
+        defer_mapping: false,
     };
     let mut sink = Collected::default();
     format.read(&mut &lines[..], &ctx, &mut sink).expect("read");

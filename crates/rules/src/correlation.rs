@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use dozor_event::{Event, Timestamp, Value};
+use dozor_event::{Event, Field, Timestamp, Value};
 use jiff::SignedDuration;
 use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType};
 
@@ -53,6 +53,16 @@ pub(crate) struct Correlation {
 }
 
 impl Correlation {
+    /// Adds the taxonomy fields the correlation groups by or counts to `read`.
+    pub(crate) fn taxonomy_read(&self, read: &mut Vec<Field>) {
+        let grouped = self.group_fields.iter().flatten();
+        read.extend(
+            grouped
+                .chain(self.value_fields.iter().flatten())
+                .filter_map(Accessor::taxonomy),
+        );
+    }
+
     pub(crate) fn compile(rule: &CorrelationRule, source: &str) -> Result<Self, RuleError> {
         let meta = RuleMeta::new(
             rule.id.as_deref(),

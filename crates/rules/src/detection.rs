@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use dozor_event::{Event, Timestamp, Value, taxonomy};
+use dozor_event::{Event, Field, Timestamp, Value, taxonomy};
 use ipnet::IpNet;
 use jiff::tz::TimeZone;
 use rsigma_parser::{Detection, DetectionItem, Modifier, SigmaString, SigmaValue, StringPart};
@@ -38,6 +38,20 @@ pub(crate) enum Node {
 }
 
 impl Node {
+    /// Adds the taxonomy fields the node reads to `read`.
+    pub(crate) fn taxonomy_read(&self, read: &mut Vec<Field>) {
+        match self {
+            Node::All(children) | Node::Any(children) => {
+                children.iter().for_each(|c| c.taxonomy_read(read));
+            }
+            Node::Item(item) => {
+                read.extend(item.field.taxonomy());
+                item.test.taxonomy_read(read);
+            }
+            Node::Keywords(_) => read.push(taxonomy::BODY),
+        }
+    }
+
     pub(crate) fn compile(
         detection: &Detection,
         ctx: &CompileContext<'_>,
@@ -186,6 +200,23 @@ impl Item {
 }
 
 impl Test {
+    /// Adds the taxonomy fields the test reads besides its own field (`fieldref`).
+    fn taxonomy_read(&self, read: &mut Vec<Field>) {
+        match self {
+            Test::All(tests) | Test::Any(tests) | Test::AnyLiteral { tests, .. } => {
+                tests.iter().for_each(|t| t.taxonomy_read(read));
+            }
+            Test::NotEqual(test) => test.taxonomy_read(read),
+            Test::FieldRef { other, .. } => read.extend(other.taxonomy()),
+            Test::Exists(_)
+            | Test::Null
+            | Test::Str(_)
+            | Test::Number(..)
+            | Test::Cidr(_)
+            | Test::TimePart(..) => {}
+        }
+    }
+
     fn req(&mut self, field: &Accessor, atoms: &mut Atoms) -> Req {
         match self {
             Test::All(tests) => Req::all(tests.iter_mut().map(|t| t.req(field, atoms)).collect()),

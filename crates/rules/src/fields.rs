@@ -29,6 +29,14 @@ impl Accessor {
         }
     }
 
+    /// The taxonomy field read, if it is one.
+    pub(crate) fn taxonomy(&self) -> Option<Field> {
+        match self {
+            Accessor::Taxonomy(field) => Some(*field),
+            Accessor::Raw(_) => None,
+        }
+    }
+
     /// The value in `event`, if present.
     pub(crate) fn get<'e>(&self, event: &'e Event) -> Option<&'e Value> {
         match self {

@@ -2,7 +2,7 @@
 //! from its fields by a data file (`content/logsources.yml`), and which events a rule's
 //! logsource selects.
 
-use dozor_event::{Event, Value};
+use dozor_event::{Event, Field, Value};
 use serde::Deserialize;
 
 use crate::error::RuleError;
@@ -148,6 +148,11 @@ pub(crate) struct LogSourceTable {
 }
 
 impl LogSourceTable {
+    /// Adds the taxonomy fields the derivations test to `read`.
+    pub(crate) fn taxonomy_read(&self, read: &mut Vec<Field>) {
+        read.extend(self.fields.iter().filter_map(Accessor::taxonomy));
+    }
+
     /// Loads the derivations of `text` (YAML) named `file`.
     pub(crate) fn add(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
         let parsed: Vec<DerivationYaml> =

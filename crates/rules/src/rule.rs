@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use dozor_event::Event;
+use dozor_event::{Event, Field};
 use rsigma_parser::{FilterRule, SigmaRule};
 use serde::Serialize;
 
@@ -128,6 +128,11 @@ pub(crate) struct Logic {
 }
 
 impl Logic {
+    /// Adds the taxonomy fields the detections read to `read`.
+    pub(crate) fn taxonomy_read(&self, read: &mut Vec<Field>) {
+        self.detections.iter().for_each(|d| d.taxonomy_read(read));
+    }
+
     pub(crate) fn compile(
         detection: &rsigma_parser::Detections,
         ctx: &CompileContext<'_>,
@@ -202,6 +207,12 @@ pub(crate) struct DetectionRule {
 }
 
 impl DetectionRule {
+    /// Adds the taxonomy fields the rule and its filters read to `read`.
+    pub(crate) fn taxonomy_read(&self, read: &mut Vec<Field>) {
+        self.logic.taxonomy_read(read);
+        self.filters.iter().for_each(|f| f.taxonomy_read(read));
+    }
+
     pub(crate) fn compile(
         rule: &SigmaRule,
         source: &str,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dozor_event::{Event, Value};
+use dozor_event::{Event, Field, Value, taxonomy};
 
 use crate::alert::{Alert, RuleRef};
 use crate::content::builtin_files;
@@ -445,6 +445,29 @@ impl RuleSet {
         self.detector.logsources.of(event)
     }
 
+    /// Every taxonomy field that the rules, their filters, the correlations, the
+    /// logsource derivations and the alerts (`time`) read, once each: an event whose
+    /// other taxonomy fields are not filled yet matches as it would with them.
+    pub fn taxonomy_fields_read(&self) -> Vec<Field> {
+        let mut read = vec![taxonomy::TIME];
+        for rule in &self.detector.rules {
+            rule.taxonomy_read(&mut read);
+        }
+        for correlation in &self.correlations {
+            correlation.taxonomy_read(&mut read);
+        }
+        self.detector.logsources.taxonomy_read(&mut read);
+        read.sort_unstable();
+        read.dedup();
+        read
+    }
+
+    /// The detection rules that `event` matches (see [`Detector::matching`]), to
+    /// raise their alerts with [`RuleSet::apply`].
+    pub fn matching(&mut self, event: &Event, matched: &mut Vec<usize>) {
+        self.detector.matching(event, &mut self.state, matched);
+    }
+
     /// The stateless half, to find matches on other threads (see [`RuleSet::apply`]).
     pub fn detector(&self) -> Arc<Detector> {
         self.detector.clone()
@@ -564,5 +587,102 @@ fn content_error(path: &std::path::Path, e: std::io::Error) -> RuleError {
     RuleError::Content {
         file: path.display().to_string(),
         reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(rules: &str) -> RuleSet {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("rules.yml");
+        std::fs::write(&path, rules).expect("rule file");
+        let options = RuleSetOptions {
+            builtin_rules: false,
+            rule_paths: vec![path],
+            ..RuleSetOptions::default()
+        };
+        let set = RuleSet::load(&options).expect("loads");
+        assert!(
+            set.report().rejected.is_empty(),
+            "{:?}",
+            set.report().rejected
+        );
+        set
+    }
+
+    const SOURCE_FIELDS_ONLY: &str = r#"
+title: raw fields
+id: raw-fields
+name: raw_fields
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\cmd.exe'
+    CommandLine|fieldref: ParentCommandLine
+  condition: selection
+"#;
+
+    #[test]
+    fn rules_on_source_fields_read_only_routing_fields_and_time() {
+        let read = load(SOURCE_FIELDS_ONLY).taxonomy_fields_read();
+        assert!(read.contains(&taxonomy::TIME));
+        assert!(read.contains(&taxonomy::EVENT_SRC_TITLE));
+        let routing = |field: &Field| {
+            field.name().starts_with("event_src.")
+                || [taxonomy::MSGID, taxonomy::TIME, taxonomy::FORMAT].contains(field)
+        };
+        assert!(read.iter().all(routing), "{read:?}");
+    }
+
+    #[test]
+    fn every_taxonomy_field_a_rule_reads_is_reported() {
+        let rules = format!(
+            "{SOURCE_FIELDS_ONLY}---{}",
+            r#"
+title: taxonomy fields
+id: taxonomy-fields
+name: taxonomy_fields
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    subject.account.name: admin
+    object.process.cmdline|fieldref: object.process.parent.cmdline
+  filter:
+    object.process.name: x.exe
+  condition: selection and not filter
+---
+title: keywords
+id: keywords
+logsource: {product: windows, category: process_creation}
+detection:
+  keywords: [telegram]
+  condition: keywords
+---
+title: many
+id: many
+correlation:
+  type: event_count
+  rules: [taxonomy_fields]
+  group-by: [src.ip]
+  timespan: 1m
+  condition: {gte: 2}
+"#
+        );
+        let read = load(&rules).taxonomy_fields_read();
+        for field in [
+            taxonomy::SUBJECT_ACCOUNT_NAME,
+            taxonomy::OBJECT_PROCESS_CMDLINE,
+            taxonomy::OBJECT_PROCESS_PARENT_CMDLINE,
+            taxonomy::OBJECT_PROCESS_NAME,
+            taxonomy::BODY,
+            taxonomy::SRC_IP,
+        ] {
+            assert!(read.contains(&field), "{field} missing from {read:?}");
+        }
+        let mut sorted = read.clone();
+        sorted.dedup();
+        assert_eq!(sorted, read);
     }
 }

@@ -192,6 +192,7 @@ impl Pipeline {
             source: record.source.clone(),
             received,
             max_record: self.max_record,
+            defer_mapping: false,
         };
         let Some(format) = format else {
             let reason = if record.format.is_empty() {

@@ -132,6 +132,7 @@ fn run_case(rules: &mut RuleSet, rule: &str, case: &Case) -> Result<usize, Strin
         source: case.name.clone(),
         received: Timestamp::now(),
         max_record: DEFAULT_MAX_RECORD,
+        defer_mapping: false,
     };
     let mut read = Collected::default();
     format

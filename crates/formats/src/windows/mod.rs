@@ -15,7 +15,7 @@ mod xml;
 
 use std::borrow::Cow;
 
-use dozor_event::{Event, taxonomy as t};
+use dozor_event::{Event, Field, taxonomy as t};
 
 use crate::text::{iso_datetime, set_host};
 
@@ -88,8 +88,33 @@ pub(crate) const SYSTEM_ATTRIBUTES: [(&str, &str, &str); 6] = [
     ("Security", "UserID", "UserID"),
 ];
 
-/// Maps a Windows event to the taxonomy, keeping every field under its own name.
-pub(crate) fn normalize(record: &WinRecord, event: &mut Event) {
+/// The taxonomy fields an event holds, as they will stay, before the mapping that
+/// [`ReadContext::defer_mapping`](crate::ReadContext) lets a format leave to
+/// [`Event::complete`] has run: the stamp of every record (`body`, `recv_time`,
+/// `format`) and what [`normalize`] sets for every Windows event. A reader that
+/// defers may read these and the raw fields of an event not completed, nothing else.
+pub const SET_BEFORE_DEFERRAL: &[Field] = &[
+    t::BODY,
+    t::RECV_TIME,
+    t::FORMAT,
+    t::EVENT_SRC_VENDOR,
+    t::EVENT_SRC_TITLE,
+    t::EVENT_SRC_CATEGORY,
+    t::EVENT_SRC_SUBSYS,
+    t::EVENT_SRC_HOST,
+    t::EVENT_SRC_HOSTNAME,
+    t::EVENT_SRC_FQDN,
+    t::EVENT_SRC_IP,
+    t::EVENT_SRC_RULE,
+    t::MSGID,
+    t::IMPORTANCE,
+    t::TIME,
+];
+
+/// Maps a Windows event to the taxonomy, keeping every field under its own name; with
+/// `defer`, the per-event-type fields of Sysmon events are left to
+/// [`Event::complete`].
+pub(crate) fn normalize(record: &WinRecord, event: &mut Event, defer: bool) {
     event.reserve_raw(record.system.len() + record.data.len());
     for (name, value) in &record.system {
         event.set_raw(*name, value.as_ref());
@@ -134,7 +159,7 @@ pub(crate) fn normalize(record: &WinRecord, event: &mut Event) {
         event.set(t::TIME, time);
     }
     if sysmon {
-        sysmon::normalize(record, event);
+        sysmon::normalize(record, event, defer);
     }
 }
 
@@ -167,7 +192,7 @@ mod tests {
         record.set_sys("Channel", "Microsoft-Windows-Sysmon/Operational");
         record.push_data("UtcTime", "2020-10-22 06:58:02.475");
         let mut event = Event::new();
-        normalize(&record, &mut event);
+        normalize(&record, &mut event, false);
         assert_eq!(event.get_str(t::EVENT_SRC_TITLE), Some("sysmon"));
         assert_eq!(event.get_str(t::EVENT_SRC_CATEGORY), Some("Other"));
     }

@@ -6,12 +6,14 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use dozor_event::{Event, Field, Value, taxonomy as t};
+use dozor_event::{Deferred, Event, Field, Value, taxonomy as t};
 
 use super::{WinRecord, parse_time};
 use crate::text::{WinPath, set_host};
 
-pub(super) fn normalize(record: &WinRecord, event: &mut Event) {
+/// Maps a Sysmon event; with `defer`, the fields of its event type are left to
+/// [`Event::complete`], which rebuilds them from the raw fields.
+pub(super) fn normalize(record: &WinRecord, event: &mut Event, defer: bool) {
     if let Some(time) = record.data("UtcTime").and_then(parse_time) {
         event.set(t::TIME, time);
     }
@@ -19,11 +21,33 @@ pub(super) fn normalize(record: &WinRecord, event: &mut Event) {
         event.set(t::EVENT_SRC_RULE, rule);
     }
     match record.sys("EventID") {
+        Some("1" | "3" | "22") if defer => event.defer(Deferred(complete)),
+        _ => by_event_type(record, event),
+    }
+}
+
+/// The fields of the event's type: process creation, network connection, DNS query.
+fn by_event_type(record: &WinRecord, event: &mut Event) {
+    match record.sys("EventID") {
         Some("1") => process_creation(record, event),
         Some("3") => network_connection(record, event),
         Some("22") => dns_query(record, event),
         _ => {}
     }
+}
+
+/// The deferred part of [`normalize`], from the raw fields: they hold every System
+/// and EventData field of the record under its own name.
+fn complete(event: &mut Event) {
+    let mut record = WinRecord::default();
+    for (name, value) in event.raw_fields() {
+        let Some(text) = value.as_str() else { continue };
+        if name == "EventID" {
+            record.set_sys("EventID", text.to_owned());
+        }
+        record.push_data(name.to_owned(), text.to_owned());
+    }
+    by_event_type(&record, event);
 }
 
 fn process_creation(r: &WinRecord, event: &mut Event) {
