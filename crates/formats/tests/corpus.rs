@@ -4,7 +4,7 @@
 //! must be read without a reject.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use dozor_event::Timestamp;
 use dozor_formats::{Collected, ReadContext};
@@ -24,17 +24,22 @@ const FOLDERS: &[(&str, &str)] = &[
     ("zeek-json", "json"),
 ];
 
+/// The fixture files of `folder`, in name order.
+fn fixtures(folder: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let mut files: Vec<_> = std::fs::read_dir(root.join(folder))
+        .expect("fixture folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
 fn fixtures_match_their_snapshots() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
     let received: Timestamp = "2026-11-28T00:00:00Z".parse().expect("valid time");
     for (folder, format_name) in FOLDERS {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(folder))
-            .expect("fixture folder")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        files.sort();
-        for path in files {
+        for path in fixtures(folder) {
             let name = path
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -84,16 +89,10 @@ fn fixtures_match_their_snapshots() {
 /// read without deferring.
 #[test]
 fn deferred_mappings_complete_to_the_same_events() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
     let received: Timestamp = "2026-11-28T00:00:00Z".parse().expect("valid time");
     let mut deferred = 0;
     for (folder, _) in FOLDERS {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(folder))
-            .expect("fixture folder")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        files.sort();
-        for path in files {
+        for path in fixtures(folder) {
             let read = |defer_mapping: bool| {
                 let mut reader = BufReader::new(std::fs::File::open(&path).expect("fixture"));
                 let format =
