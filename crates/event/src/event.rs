@@ -71,6 +71,20 @@ impl Event {
         }
     }
 
+    /// Calls `map` with the event and, apart from it, its raw fields (name, value):
+    /// for a mapping that reads them while it sets taxonomy fields. `map` must not
+    /// set raw fields; the event holds none while it runs.
+    pub fn with_raw_apart<R>(
+        &mut self,
+        map: impl FnOnce(&mut Event, &mut dyn Iterator<Item = (&str, &Value)>) -> R,
+    ) -> R {
+        let raw = std::mem::take(&mut self.raw);
+        let result = map(self, &mut raw.iter().map(|(n, v)| (n.as_str(), v)));
+        debug_assert!(self.raw.is_empty(), "a raw field was set while lent out");
+        self.raw = raw;
+        result
+    }
+
     /// Whether the source deferred a mapping that [`Event::complete`] has not run.
     pub fn is_complete(&self) -> bool {
         self.deferred.is_none()
@@ -274,6 +288,48 @@ mod tests {
         assert!(ev.check_kinds().is_ok());
         ev.set(SRC_PORT, "53");
         assert!(ev.check_kinds().is_err());
+    }
+
+    #[test]
+    fn raw_fields_lent_apart_are_read_while_taxonomy_fields_are_set() {
+        let mut ev = Event::new();
+        ev.set_raw("QueryName", "api.telegram.org");
+        ev.set_raw("EventID", "22");
+        let names = ev.with_raw_apart(|ev, raw| {
+            let mut names = Vec::new();
+            for (name, value) in raw {
+                if name == "QueryName" {
+                    ev.set(OBJECT_QUERY, value.clone());
+                }
+                names.push(name.to_owned());
+            }
+            names
+        });
+        assert_eq!(names, ["QueryName", "EventID"]);
+        assert_eq!(ev.get_str(OBJECT_QUERY), Some("api.telegram.org"));
+        assert_eq!(ev.raw("EventID"), Some(&Value::from("22")));
+        assert_eq!(ev.raw_fields().count(), 2);
+    }
+
+    #[test]
+    fn a_deferred_mapping_runs_once_on_complete() {
+        let mut ev = Event::new();
+        ev.set_raw("QueryName", "api.telegram.org");
+        assert!(ev.is_complete());
+        ev.defer(Deferred(|ev| {
+            let query = ev.raw("QueryName").cloned();
+            if let Some(query) = query {
+                ev.set(OBJECT_QUERY, query);
+            }
+        }));
+        assert!(!ev.is_complete());
+        assert_eq!(ev.get(OBJECT_QUERY), None);
+        ev.complete();
+        assert!(ev.is_complete());
+        assert_eq!(ev.get_str(OBJECT_QUERY), Some("api.telegram.org"));
+        ev.remove(OBJECT_QUERY);
+        ev.complete();
+        assert_eq!(ev.get(OBJECT_QUERY), None);
     }
 
     #[test]

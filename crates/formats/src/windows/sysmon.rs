@@ -39,15 +39,17 @@ fn by_event_type(record: &WinRecord, event: &mut Event) {
 /// The deferred part of [`normalize`], from the raw fields: they hold every System
 /// and EventData field of the record under its own name.
 fn complete(event: &mut Event) {
-    let mut record = WinRecord::default();
-    for (name, value) in event.raw_fields() {
-        let Some(text) = value.as_str() else { continue };
-        if name == "EventID" {
-            record.set_sys("EventID", text.to_owned());
+    event.with_raw_apart(|event, raw| {
+        let mut record = WinRecord::default();
+        for (name, value) in raw {
+            let Some(text) = value.as_str() else { continue };
+            if name == "EventID" {
+                record.set_sys("EventID", text);
+            }
+            record.push_data(name, text);
         }
-        record.push_data(name.to_owned(), text.to_owned());
-    }
-    by_event_type(&record, event);
+        by_event_type(&record, event);
+    });
 }
 
 fn process_creation(r: &WinRecord, event: &mut Event) {
