@@ -36,6 +36,7 @@ impl Serialize for Value {
 /// without building a tree.
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        debug_assert!(self.is_complete(), "an incomplete event is serialized");
         let mut fields: Vec<_> = self.fields().collect();
         fields.sort_unstable_by_key(|(f, _)| f.name_rank());
         let has_raw = self.raw_fields().next().is_some();
@@ -80,6 +81,8 @@ impl Event {
     /// long and mostly free of characters to escape, which this skips eight bytes at
     /// a time where `serde_json` looks at every byte.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        // An event whose mapping was deferred is written only once completed.
+        debug_assert!(self.is_complete(), "an incomplete event is written");
         let mut fields: Vec<_> = self.fields().collect();
         fields.sort_unstable_by_key(|(f, _)| f.name_rank());
         out.push(b'{');
