@@ -88,8 +88,6 @@ struct Hunter<W: Write> {
     batch_limit: usize,
     /// The JSON of an event several rules matched, kept between events.
     rendered: Vec<u8>,
-    /// The rules one event matched, kept between events.
-    matched: Vec<usize>,
     /// Whether formats may defer the mapping of taxonomy fields that no rule reads
     /// (see [`defer_mapping`]); the events that match are completed.
     defer_mapping: bool,
@@ -182,15 +180,9 @@ impl<W: Write> Sink for Hunter<W> {
         if let Some(analytics) = self.analytics.as_mut() {
             analytics.observe(&mut event, &mut self.alerts);
         }
-        let mut matched = std::mem::take(&mut self.matched);
-        self.rules.matching(&event, &mut matched);
-        if !matched.is_empty() {
-            event.complete();
-        }
-        // Shared, so that its alerts hold it rather than copies.
-        let event = Arc::new(event);
-        self.rules.apply_shared(&event, &matched, &mut self.alerts);
-        self.matched = matched;
+        // Completed if a rule matched it, and shared, so that its alerts hold it
+        // rather than copies.
+        let event = self.rules.evaluate_owned(event, &mut self.alerts);
         // An event that several rules matched is written once and copied into each
         // alert: writing the event is most of an alert's cost.
         let several = self.kind == OutputKind::Jsonl && self.alerts.len() > 1;
@@ -711,6 +703,7 @@ pub fn run(args: &Args) -> Result<i32> {
         );
     }
     let analytics = analytics_of(args, &rules)?;
+    let defer_mapping = defer_mapping(&rules, analytics.is_some());
     let stdout = io::stdout().lock();
     let batch_limit = if stdout.is_terminal() {
         0
@@ -731,10 +724,8 @@ pub fn run(args: &Args) -> Result<i32> {
         batch: Vec::new(),
         batch_limit,
         rendered: Vec::new(),
-        matched: Vec::new(),
-        defer_mapping: false,
+        defer_mapping,
     };
-    hunter.defer_mapping = defer_mapping(&hunter.rules, hunter.analytics.is_some());
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))

@@ -462,12 +462,6 @@ impl RuleSet {
         read
     }
 
-    /// The detection rules that `event` matches (see [`Detector::matching`]), to
-    /// raise their alerts with [`RuleSet::apply`].
-    pub fn matching(&mut self, event: &Event, matched: &mut Vec<usize>) {
-        self.detector.matching(event, &mut self.state, matched);
-    }
-
     /// The stateless half, to find matches on other threads (see [`RuleSet::apply`]).
     pub fn detector(&self) -> Arc<Detector> {
         self.detector.clone()
@@ -476,25 +470,26 @@ impl RuleSet {
     /// Evaluates one event, appending the alerts it causes to `alerts` (which share
     /// one copy of the event).
     pub fn evaluate(&mut self, event: &Event, alerts: &mut Vec<Alert>) {
-        self.evaluate_with(event, None, alerts);
-    }
-
-    /// [`RuleSet::evaluate`] for an event already shared: its alerts hold `event`
-    /// itself, not a copy.
-    pub fn evaluate_shared(&mut self, event: &Arc<Event>, alerts: &mut Vec<Alert>) {
-        self.evaluate_with(event, Some(event), alerts);
-    }
-
-    fn evaluate_with(
-        &mut self,
-        event: &Event,
-        shared: Option<&Arc<Event>>,
-        alerts: &mut Vec<Alert>,
-    ) {
         let mut matched = std::mem::take(&mut self.matched);
         self.detector.matching(event, &mut self.state, &mut matched);
-        self.apply_with(event, shared, &matched, alerts);
+        self.apply_with(event, None, &matched, alerts);
         self.matched = matched;
+    }
+
+    /// [`RuleSet::evaluate`] for an event handed over: if a rule matches it, the
+    /// mapping its source deferred runs first ([`Event::complete`]), and its alerts
+    /// hold the event itself, not a copy. Returns the event, shared.
+    pub fn evaluate_owned(&mut self, mut event: Event, alerts: &mut Vec<Alert>) -> Arc<Event> {
+        let mut matched = std::mem::take(&mut self.matched);
+        self.detector
+            .matching(&event, &mut self.state, &mut matched);
+        if !matched.is_empty() {
+            event.complete();
+        }
+        let event = Arc::new(event);
+        self.apply_with(&event, Some(&event), &matched, alerts);
+        self.matched = matched;
+        event
     }
 
     /// Raises the alerts of the detection rules `matched` found for `event` (by
@@ -504,7 +499,8 @@ impl RuleSet {
         self.apply_with(event, None, matched, alerts);
     }
 
-    /// [`RuleSet::apply`] for an event already shared (see [`RuleSet::evaluate_shared`]).
+    /// [`RuleSet::apply`] for an event already shared: its alerts hold `event`
+    /// itself, not a copy.
     pub fn apply_shared(&mut self, event: &Arc<Event>, matched: &[usize], alerts: &mut Vec<Alert>) {
         self.apply_with(event, Some(event), matched, alerts);
     }

@@ -349,7 +349,7 @@ fn the_state_cap_evicts_and_counts() {
 #[test]
 fn alerts_of_one_event_share_it() {
     // One event raises the rule's alert and, through a hit, the correlation's: both
-    // hold the same copy, and an event shared already is held itself.
+    // hold the same copy, and an event handed over is held itself.
     let mut set = rules(
         "title: any failure\nid: any\ncorrelation:\n  type: event_count\n  rules: [login_failure]\n  group-by: [subject.account.name]\n  timespan: 1m\n  condition: {gte: 1}\n  generate: true\n",
         1000,
@@ -363,9 +363,8 @@ fn alerts_of_one_event_share_it() {
         &alerts[0].events[0],
         &alerts[1].events[0]
     ));
-    let second = std::sync::Arc::new(event(70, "login", "failure", "bob", 0));
     let mut alerts = Vec::new();
-    set.evaluate_shared(&second, &mut alerts);
+    let second = set.evaluate_owned(event(70, "login", "failure", "bob", 0), &mut alerts);
     assert_eq!(ids(&alerts), ["login-failure", "any"]);
     for alert in &alerts {
         assert!(std::sync::Arc::ptr_eq(&alert.events[0], &second));
