@@ -1,5 +1,6 @@
-//! Real EVTX files: every record of a Sysmon log is read, and a file with a corrupt
-//! chunk yields its readable records plus counted errors instead of failing.
+//! Real EVTX files: every record of a Sysmon log is read (and hunted over with the
+//! Sysmon mapping deferred, to the same events), and a file with a corrupt chunk yields
+//! its readable records plus counted errors instead of failing.
 
 mod common;
 
@@ -25,6 +26,17 @@ fn sysmon_evtx_yields_every_record() {
     for event in &events {
         assert!(event["time"].is_string() && event["raw"]["EventID"].is_string());
     }
+}
+
+/// `hunt` over an EVTX file defers and completes the Sysmon mapping as over JSON
+/// lines: the events of its alerts are `normalize`'s.
+#[test]
+fn hunted_evtx_events_are_the_normalized_events() {
+    let path = common::shared_dir().join("testdata/evtx/sysmon.evtx");
+    let by_type = common::assert_hunted_events_are_normalized(&path);
+    let expected: std::collections::BTreeMap<String, usize> =
+        [("1".to_owned(), 227), ("3".to_owned(), 2)].into();
+    assert_eq!(by_type, expected);
 }
 
 #[test]

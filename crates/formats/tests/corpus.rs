@@ -20,6 +20,7 @@ const FOLDERS: &[(&str, &str)] = &[
     ("syslog", "syslog"),
     ("teamcity", "teamcity"),
     ("windows", "windows-xml"),
+    ("windows-json", "json"),
     ("zeek", "zeek"),
     ("zeek-json", "json"),
 ];

@@ -1,6 +1,8 @@
 //! Property tests: no input makes any format panic, whether random bytes or real log
 //! lines with random damage (bytes replaced, cut, inserted), and for line formats every
-//! line is either an event or a counted reject.
+//! line is either an event or a counted reject. Each input is also read with the
+//! mapping deferred (as `hunt` reads), each event then completed: that must neither
+//! panic nor change which records are events and which are rejects.
 
 use std::io::Cursor;
 
@@ -15,7 +17,8 @@ struct Count {
 }
 
 impl Sink for Count {
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, mut event: Event) {
+        event.complete();
         assert!(event.check_kinds().is_ok(), "{:?}", event.check_kinds());
         self.events += 1;
     }
@@ -26,12 +29,24 @@ impl Sink for Count {
 }
 
 fn run(format: &str, input: &[u8]) -> Count {
+    let eager = read(format, input, false);
+    let deferred = read(format, input, true);
+    assert_eq!(
+        (eager.events, eager.rejects),
+        (deferred.events, deferred.rejects),
+        "events and rejects with the mapping deferred"
+    );
+    eager
+}
+
+/// Reads `input` as `format`, with the mapping deferred or not.
+fn read(format: &str, input: &[u8], defer_mapping: bool) -> Count {
     let parser = dozor_formats::find(format).expect("known format");
     let ctx = ReadContext {
         source: "proptest".to_owned(),
         received: Timestamp::UNIX_EPOCH,
         max_record: 4096,
-        defer_mapping: false,
+        defer_mapping,
     };
     let mut sink = Count::default();
     parser
@@ -54,6 +69,7 @@ fn real_lines() -> Vec<Vec<u8>> {
         "suricata",
         "auditd",
         "windows",
+        "windows-json",
         "zeek",
         "zeek-json",
     ] {

@@ -76,6 +76,62 @@ pub fn normalize(path: &Path, extra: &[&str]) -> (Vec<serde_json::Value>, Output
     (events, output)
 }
 
+/// Runs `dozor hunt --output jsonl` on `capture` with one rule that matches every
+/// Sysmon process creation, network connection and DNS query (a rule on the source's
+/// own fields, so `hunt` defers the Sysmon mapping of each event and completes the
+/// ones that match), on one thread and on two. Asserts that every event in the alerts
+/// is the event `dozor normalize` gives for that record (found by its `body`), and
+/// returns how many alerts each Sysmon event type (`msgid`) raised.
+pub fn assert_hunted_events_are_normalized(
+    capture: &Path,
+) -> std::collections::BTreeMap<String, usize> {
+    let rules = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        rules.path().join("sysmon_mapped_events.yml"),
+        "title: Sysmon process creations, connections and DNS queries\n\
+         id: 5b0c7a52-3f0e-4a55-9d6a-2f1d0c9e8a11\n\
+         logsource: {product: windows, service: sysmon}\n\
+         detection:\n  selection:\n    EventID: [1, 3, 22]\n  condition: selection\n\
+         level: informational\n",
+    )
+    .expect("rule file");
+    let (normalized, _) = normalize(capture, &[]);
+    let by_body: std::collections::HashMap<&str, &serde_json::Value> = normalized
+        .iter()
+        .filter_map(|event| Some((event["body"].as_str()?, event)))
+        .collect();
+    let mut counts = Vec::new();
+    for threads in ["1", "2"] {
+        let output = dozor(&[
+            "hunt",
+            "--no-builtin",
+            "--rules",
+            rules.path().to_str().expect("UTF-8 path"),
+            "--threads",
+            threads,
+            "--output",
+            "jsonl",
+            capture.to_str().expect("UTF-8 path"),
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let mut by_type = std::collections::BTreeMap::new();
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let alert: serde_json::Value = serde_json::from_str(line).expect("JSON alert");
+            let event = &alert["events"][0];
+            let body = event["body"].as_str().expect("body");
+            assert_eq!(Some(&event), by_body.get(body), "with {threads} threads");
+            let msgid = event["msgid"].as_str().unwrap_or_default().to_owned();
+            *by_type.entry(msgid).or_insert(0) += 1;
+        }
+        counts.push(by_type);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "alerts by event type, 1 and 2 threads"
+    );
+    counts.swap_remove(0)
+}
+
 /// The `--stats` table of a run, as (format, parsed, rejected) rows.
 pub fn stats(output: &Output) -> Vec<(String, u64, u64)> {
     String::from_utf8_lossy(&output.stderr)
