@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Detection throughput, side by side: `dozor hunt` and RSigma on the same rules and
 events, on one core, alternating runs; reports events/s, the median ratio, peak memory,
+user and system time, the size of each engine's output,
 whether the per-rule match counts are identical, and detection cost as a multiple of
 parsing cost (`dozor hunt` with no rules: read, JSON decode, normalization, with
 the Sysmon mapping deferred as in the detection runs).
@@ -12,8 +13,17 @@ Lanes:
                     (RSigma with its sysmon pipeline, after a pipeline that gives it
                     Dozor's logsource routing: see write_rsigma_pipeline)
 
+The timed runs write their output to /dev/null, and one more run of each engine writes
+it to a file, whose matches are compared. Writing to a new file makes the kernel find a
+fresh page for every 4 KiB, and on this project's virtual machines that varies far
+more than the engines do: `dd` copying Dozor's 391 MB output of the first lane to a
+new file took from 0.17 to 1.5 s of system time within minutes (at 16 KiB to 8 MiB
+blocks alike), and overwriting the same file in place 0.08 s. That is the sink, not
+the engines; the output sizes are reported beside the times, the file runs are
+printed, and `--sink file` times runs that each write a new file.
+
 usage: bench/compare.py [--runs N] [--lanes process_creation,mixed]
-       [--dozor target/release/dozor] [--rsigma rsigma] [--work DIR]
+       [--dozor target/release/dozor] [--rsigma rsigma] [--work DIR] [--sink null|file]
 
 RSigma 0.23.0: cargo install --locked rsigma --version 0.23.0
 Needs PyYAML (to read the rules' logsources).
@@ -120,19 +130,20 @@ def write_rsigma_pipeline(rules_dir, path, strict):
 
 
 def timed(cmd, stdout_path):
-    """Runs cmd pinned to one core; returns (seconds, peak RSS MiB)."""
+    """Runs cmd pinned to one core; returns (seconds, peak RSS MiB, user seconds,
+    system seconds)."""
     with open(stdout_path, "wb") as out:
         result = subprocess.run(
-            ["/usr/bin/time", "-f", "%e %M", "taskset", "-c", "0", *cmd],
+            ["/usr/bin/time", "-f", "%e %M %U %S", "taskset", "-c", "0", *cmd],
             stdout=out,
             stderr=subprocess.PIPE,
             check=False,
         )
     last = result.stderr.decode(errors="replace").strip().splitlines()[-1]
-    seconds, kib = last.split()
+    seconds, kib, user, system = last.split()
     if result.returncode not in (0, 1):
         sys.exit(f"{cmd[0]} failed ({result.returncode}): {result.stderr.decode(errors='replace')[-2000:]}")
-    return float(seconds), int(kib) / 1024
+    return float(seconds), int(kib) / 1024, float(user), float(system)
 
 
 def dozor_counts(path):
@@ -171,6 +182,10 @@ def main():
     parser.add_argument("--dozor", default=os.path.join(ROOT, "target", "release", "dozor"))
     parser.add_argument("--rsigma", default="rsigma")
     parser.add_argument("--work", default=None)
+    parser.add_argument("--sink", choices=("null", "file"), default="null",
+                        help="where the timed runs write their output: /dev/null (the default; "
+                        "one more run of each engine writes a file to compare the matches) or "
+                        "a new file each run")
     args = parser.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="dozor-bench-")
     corpus = os.path.join(work, "corpus")
@@ -199,18 +214,32 @@ def main():
             rsigma_cmd[3:3] = ["-p", ours, "-p", pipeline]
         times = {"dozor": [], "rsigma": [], "parse": []}
         memory = {"dozor": [], "rsigma": []}
+        user = {"dozor": [], "rsigma": []}
+        system = {"dozor": [], "rsigma": []}
         for run in range(args.runs):
             for name, cmd in (("dozor", dozor_cmd), ("rsigma", rsigma_cmd), ("parse", parse_cmd)):
-                seconds, mib = timed(cmd, os.path.join(work, f"{lane}.{name}.out"))
+                sink = os.devnull if args.sink == "null" else os.path.join(work, f"{lane}.{name}.out")
+                seconds, mib, user_s, system_s = timed(cmd, sink)
                 times[name].append(seconds)
                 if name in memory:
                     memory[name].append(mib)
-                print(f"{lane} run {run + 1}: {name} {seconds:.2f} s, {mib:.0f} MiB", file=sys.stderr)
+                    user[name].append(user_s)
+                    system[name].append(system_s)
+                print(f"{lane} run {run + 1}: {name} {seconds:.2f} s (user {user_s:.2f}, system "
+                      f"{system_s:.2f}), {mib:.0f} MiB", file=sys.stderr)
+        written = {}
+        if args.sink == "null":
+            # The matches are compared on one more run of each engine, into a file.
+            for name, cmd in (("dozor", dozor_cmd), ("rsigma", rsigma_cmd)):
+                seconds, _, user_s, system_s = timed(cmd, os.path.join(work, f"{lane}.{name}.out"))
+                written[name] = (seconds, system_s)
+                print(f"{lane}: {name} writing its output to a file {seconds:.2f} s (user {user_s:.2f}, "
+                      f"system {system_s:.2f})", file=sys.stderr)
         ours = dozor_counts(os.path.join(work, f"{lane}.dozor.out"))
         theirs = rsigma_counts(os.path.join(work, f"{lane}.rsigma.out"))
         timed_identical = ours == theirs
         if strict_cmd:
-            seconds, _ = timed(strict_cmd, os.path.join(work, f"{lane}.rsigma-strict.out"))
+            seconds, *_ = timed(strict_cmd, os.path.join(work, f"{lane}.rsigma-strict.out"))
             print(f"{lane}: rsigma with the strict pipeline {seconds:.2f} s", file=sys.stderr)
             if not timed_identical:
                 for rule in sorted(set(ours) | set(theirs)):
@@ -237,6 +266,14 @@ def main():
             "detect_over_parse": max(med["dozor"] - med["parse"], 0.0) / med["parse"],
             "dozor_mib": statistics.median(memory["dozor"]),
             "rsigma_mib": statistics.median(memory["rsigma"]),
+            "dozor_user": statistics.median(user["dozor"]),
+            "dozor_system": statistics.median(system["dozor"]),
+            "rsigma_user": statistics.median(user["rsigma"]),
+            "rsigma_system": statistics.median(system["rsigma"]),
+            "dozor_file_s": written.get("dozor", (None, None))[0],
+            "rsigma_file_s": written.get("rsigma", (None, None))[0],
+            "dozor_output_mb": os.path.getsize(os.path.join(work, f"{lane}.dozor.out")) / 1e6,
+            "rsigma_output_mb": os.path.getsize(os.path.join(work, f"{lane}.rsigma.out")) / 1e6,
         })
     print("| lane | events | dozor events/s | RSigma events/s | ratio (median) | matches identical | detection / parse cost | peak MiB (dozor / RSigma) |")
     print("|---|---|---|---|---|---|---|---|")
@@ -244,6 +281,15 @@ def main():
         print(f"| {r['lane']} | {r['events']:,} | {r['dozor_eps']:,.0f} | {r['rsigma_eps']:,.0f} | "
               f"{r['ratio']:.2f}x | {'yes' if r['identical'] else 'no'} ({r['matches']:,} / {r['rsigma_matches']:,}) | "
               f"{r['detect_over_parse']:.1f}x | {r['dozor_mib']:.0f} / {r['rsigma_mib']:.0f} |")
+    print()
+    print("| lane | dozor user / system s | RSigma user / system s | output MB (dozor / RSigma) | one run writing a file, s (dozor / RSigma) |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        file_runs = ("—" if r["dozor_file_s"] is None
+                     else f"{r['dozor_file_s']:.2f} / {r['rsigma_file_s']:.2f}")
+        print(f"| {r['lane']} | {r['dozor_user']:.2f} / {r['dozor_system']:.2f} | "
+              f"{r['rsigma_user']:.2f} / {r['rsigma_system']:.2f} | "
+              f"{r['dozor_output_mb']:.0f} / {r['rsigma_output_mb']:.0f} | {file_runs} |")
 
 
 if __name__ == "__main__":
