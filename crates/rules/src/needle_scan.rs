@@ -8,8 +8,11 @@
 //! the 1.0 G instructions that loading the rules took.
 //!
 //! Here each needle of four bytes or more is filed under one of its four-byte
-//! windows, the one least common among all the needles' windows, and shorter needles
-//! under their first two bytes (or their byte). The scan looks at every position of
+//! windows: the one whose first two bytes are the least common pair in all the
+//! needles (the needles stand in for the values: the rarer the pair, the fewer the
+//! positions of a value that pass the first test below), then the least common
+//! window among the needles' windows. Shorter needles are filed under their first
+//! two bytes (or their byte). The scan looks at every position of
 //! the value: one lookup in a table of byte pairs tells whether any key starts there,
 //! then a hashed bit set whether that window is a key, and only then are the needles
 //! under the key compared with the value. No position depends on the one before, so
@@ -82,12 +85,19 @@ pub(crate) struct NeedleScanner {
 impl NeedleScanner {
     /// The scanner for `needles` (none empty); pattern `i` is `needles[i]`.
     pub(crate) fn build(needles: &[&str]) -> Self {
-        // How many windows of all needles each window is: a needle is filed under
-        // its least common window, the one the values are least likely to hold.
+        // How many windows of all needles each window is, and how many of their
+        // byte pairs each pair: a needle is filed under the window the values are
+        // least likely to hold at a position, judged first by its pair.
         let mut frequency: HashMap<u32, u32> = HashMap::new();
         for needle in needles {
             for key in windows(needle.as_bytes()) {
                 *frequency.entry(key).or_default() += 1;
+            }
+        }
+        let mut pair_frequency = vec![0u32; 1 << 16];
+        for needle in needles {
+            for pair in needle.as_bytes().windows(2) {
+                pair_frequency[u16::from_le_bytes([pair[0], pair[1]]) as usize] += 1;
             }
         }
         let mut keyed: Vec<(u32, u32, u32)> = Vec::with_capacity(needles.len());
@@ -106,7 +116,11 @@ impl NeedleScanner {
                 ref long => {
                     let (offset, key) = windows(long)
                         .enumerate()
-                        .min_by_key(|&(_, key)| frequency.get(&key).copied().unwrap_or(0))
+                        .min_by_key(|&(_, key)| {
+                            let pair = pair_frequency[key as u16 as usize] as u64;
+                            let window = frequency.get(&key).copied().unwrap_or(0) as u64;
+                            (pair, window)
+                        })
                         .unwrap_or_default();
                     mark_pair(&mut pairs, key as u16, STARTS_WINDOW);
                     keyed.push((key, pattern, offset as u32));
