@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Detection throughput, side by side: `dozor hunt` and RSigma on the same rules and
 events, on one core, alternating runs; reports events/s, the median ratio, peak memory,
-user and system time, the size of each engine's output,
+user and system time, the size of each engine's output, Dozor's speed-up with
+`--threads` set to every core,
 whether the per-rule match counts are identical, and detection cost as a multiple of
 parsing cost (`dozor hunt` with no rules: read, JSON decode, normalization, with
 the Sysmon mapping deferred as in the detection runs).
@@ -30,6 +31,7 @@ Needs PyYAML (to read the rules' logsources).
 """
 import argparse
 import collections
+import filecmp
 import json
 import os
 import statistics
@@ -129,12 +131,12 @@ def write_rsigma_pipeline(rules_dir, path, strict):
         json.dump({"name": "dozor_logsources", "priority": 5, "transformations": items}, f, indent=1)
 
 
-def timed(cmd, stdout_path):
-    """Runs cmd pinned to one core; returns (seconds, peak RSS MiB, user seconds,
-    system seconds)."""
+def timed(cmd, stdout_path, cores="0"):
+    """Runs cmd pinned to `cores` (one core unless told); returns (seconds, peak RSS
+    MiB, user seconds, system seconds)."""
     with open(stdout_path, "wb") as out:
         result = subprocess.run(
-            ["/usr/bin/time", "-f", "%e %M %U %S", "taskset", "-c", "0", *cmd],
+            ["/usr/bin/time", "-f", "%e %M %U %S", "taskset", "-c", cores, *cmd],
             stdout=out,
             stderr=subprocess.PIPE,
             check=False,
@@ -212,7 +214,11 @@ def main():
             write_rsigma_pipeline(rules, strict, strict=True)
             strict_cmd = rsigma_cmd[:3] + ["-p", strict, "-p", pipeline] + rsigma_cmd[3:]
             rsigma_cmd[3:3] = ["-p", ours, "-p", pipeline]
-        times = {"dozor": [], "rsigma": [], "parse": []}
+        threads = os.cpu_count() or 1
+        all_cores = f"0-{threads - 1}"
+        threaded_cmd = dozor_cmd[:]
+        threaded_cmd[threaded_cmd.index("--threads") + 1] = str(threads)
+        times = {"dozor": [], "rsigma": [], "parse": [], "threaded": []}
         memory = {"dozor": [], "rsigma": []}
         user = {"dozor": [], "rsigma": []}
         system = {"dozor": [], "rsigma": []}
@@ -227,6 +233,11 @@ def main():
                     system[name].append(system_s)
                 print(f"{lane} run {run + 1}: {name} {seconds:.2f} s (user {user_s:.2f}, system "
                       f"{system_s:.2f}), {mib:.0f} MiB", file=sys.stderr)
+            if threads > 1:
+                sink = os.devnull if args.sink == "null" else os.path.join(work, f"{lane}.threaded.out")
+                seconds, *_ = timed(threaded_cmd, sink, all_cores)
+                times["threaded"].append(seconds)
+                print(f"{lane} run {run + 1}: dozor --threads {threads} {seconds:.2f} s", file=sys.stderr)
         written = {}
         if args.sink == "null":
             # The matches are compared on one more run of each engine, into a file.
@@ -235,6 +246,12 @@ def main():
                 written[name] = (seconds, system_s)
                 print(f"{lane}: {name} writing its output to a file {seconds:.2f} s (user {user_s:.2f}, "
                       f"system {system_s:.2f})", file=sys.stderr)
+        threads_identical = None
+        if threads > 1:
+            # The threaded run's output, byte for byte the one-thread run's.
+            timed(threaded_cmd, os.path.join(work, f"{lane}.threaded.out"), all_cores)
+            threads_identical = filecmp.cmp(os.path.join(work, f"{lane}.dozor.out"),
+                                            os.path.join(work, f"{lane}.threaded.out"), shallow=False)
         ours = dozor_counts(os.path.join(work, f"{lane}.dozor.out"))
         theirs = rsigma_counts(os.path.join(work, f"{lane}.rsigma.out"))
         timed_identical = ours == theirs
@@ -253,7 +270,7 @@ def main():
             for title in differing[:15]:
                 if ours[title] != theirs[title]:
                     print(f"  differs: {title}: dozor {ours[title]}, rsigma {theirs[title]}", file=sys.stderr)
-        med = {k: statistics.median(v) for k, v in times.items()}
+        med = {k: statistics.median(v) for k, v in times.items() if v}
         rows.append({
             "lane": lane,
             "events": events,
@@ -270,6 +287,9 @@ def main():
             "dozor_system": statistics.median(system["dozor"]),
             "rsigma_user": statistics.median(user["rsigma"]),
             "rsigma_system": statistics.median(system["rsigma"]),
+            "threads": threads,
+            "speedup": med["dozor"] / med["threaded"] if "threaded" in med else None,
+            "threads_identical": threads_identical,
             "dozor_file_s": written.get("dozor", (None, None))[0],
             "rsigma_file_s": written.get("rsigma", (None, None))[0],
             "dozor_output_mb": os.path.getsize(os.path.join(work, f"{lane}.dozor.out")) / 1e6,
@@ -282,14 +302,17 @@ def main():
               f"{r['ratio']:.2f}x | {'yes' if r['identical'] else 'no'} ({r['matches']:,} / {r['rsigma_matches']:,}) | "
               f"{r['detect_over_parse']:.1f}x | {r['dozor_mib']:.0f} / {r['rsigma_mib']:.0f} |")
     print()
-    print("| lane | dozor user / system s | RSigma user / system s | output MB (dozor / RSigma) | one run writing a file, s (dozor / RSigma) |")
-    print("|---|---|---|---|---|")
+    print("| lane | dozor user / system s | RSigma user / system s | output MB (dozor / RSigma) | one run writing a file, s (dozor / RSigma) | dozor on all cores |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         file_runs = ("—" if r["dozor_file_s"] is None
                      else f"{r['dozor_file_s']:.2f} / {r['rsigma_file_s']:.2f}")
+        scaling = ("—" if r["speedup"] is None
+                   else f"{r['speedup']:.2f}x with --threads {r['threads']}, output "
+                   f"{'identical' if r['threads_identical'] else 'DIFFERENT'}")
         print(f"| {r['lane']} | {r['dozor_user']:.2f} / {r['dozor_system']:.2f} | "
               f"{r['rsigma_user']:.2f} / {r['rsigma_system']:.2f} | "
-              f"{r['dozor_output_mb']:.0f} / {r['rsigma_output_mb']:.0f} | {file_runs} |")
+              f"{r['dozor_output_mb']:.0f} / {r['rsigma_output_mb']:.0f} | {file_runs} | {scaling} |")
 
 
 if __name__ == "__main__":

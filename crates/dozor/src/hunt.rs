@@ -135,21 +135,23 @@ impl Progress {
 impl<W: Write> Hunter<W> {
     /// Counts one event and redraws the progress line now and then.
     fn count_event(&mut self) {
-        self.events += 1;
-        if self.events.is_multiple_of(1024)
+        self.count_events(1);
+    }
+
+    /// Counts `count` events and redraws the progress line now and then.
+    fn count_events(&mut self, count: u64) {
+        let before = self.events;
+        self.events += count;
+        if before / 1024 != self.events / 1024
             && let Some(progress) = self.progress.as_mut()
         {
             progress.tick(self.events, self.fired);
         }
     }
 
-    /// Applies the matches found for `event` on a detection thread, in input order;
+    /// Applies the matches a detection thread found for `event`, in input order;
     /// `rendered` is the event's JSON if that thread wrote it already.
     fn detected(&mut self, event: Event, matched: &[usize], rendered: Option<&[u8]>) {
-        self.count_event();
-        if matched.is_empty() {
-            return;
-        }
         let event = Arc::new(event);
         self.rules.apply_shared(&event, matched, &mut self.alerts);
         self.print_alerts(rendered.map(|json| (&*event, json)));
@@ -316,16 +318,19 @@ struct Part {
 }
 
 /// A run of consecutive events (or the lines they come from) and, once a detection
-/// thread has seen them, the rules each one matches.
+/// thread has seen them, the ones that matched a rule with the rules each matches:
+/// the others are dropped on that thread and only counted.
 struct Batch {
     sequence: u64,
     events: Vec<Event>,
     part: Option<Part>,
     rejected: u64,
+    /// How many events the batch held before those that matched no rule were dropped.
+    read: u64,
     matched: Vec<Vec<usize>>,
-    /// With JSON output: the JSON of each event that matched a rule, written on the
-    /// detection thread so that printing in order only copies it.
-    rendered: Vec<Option<Vec<u8>>>,
+    /// With JSON output: the JSON of each event kept, written on the detection
+    /// thread so that printing in order only copies it.
+    rendered: Vec<Vec<u8>>,
 }
 
 impl Batch {
@@ -335,13 +340,16 @@ impl Batch {
             events,
             part: None,
             rejected: 0,
+            read: 0,
             matched: Vec::new(),
             rendered: Vec::new(),
         }
     }
 
-    /// Normalizes the batch's lines, if it has them, finds each event's matches and,
-    /// if `render`, writes the JSON of the events that matched.
+    /// Normalizes the batch's lines, if it has them, finds each event's matches,
+    /// keeps (completed) only the events that matched and, if `render`, writes their
+    /// JSON. Dropping the rest here spares the thread that applies the matches, in
+    /// order and alone, from freeing every event.
     fn detect(
         &mut self,
         detector: &dozor_rules::Detector,
@@ -357,32 +365,27 @@ impl Batch {
             self.events = collected.events;
             self.rejected = collected.rejects.len() as u64;
         }
-        self.matched = self
-            .events
-            .iter()
-            .map(|event| {
-                let mut matched = Vec::new();
-                detector.matching(event, state, &mut matched);
-                matched
-            })
-            .collect();
-        for (event, matched) in self.events.iter_mut().zip(&self.matched) {
+        self.read = self.events.len() as u64;
+        let mut kept = Vec::new();
+        self.matched.clear();
+        for mut event in std::mem::take(&mut self.events) {
+            let mut matched = Vec::new();
+            detector.matching(&event, state, &mut matched);
             if !matched.is_empty() {
                 event.complete();
+                kept.push(event);
+                self.matched.push(matched);
             }
         }
+        self.events = kept;
         if render {
             self.rendered = self
                 .events
                 .iter()
-                .zip(&self.matched)
-                .map(|(event, matched)| {
-                    if matched.is_empty() {
-                        return None;
-                    }
+                .map(|event| {
                     let mut json = Vec::new();
                     event.write_json(&mut json);
-                    Some(json)
+                    json
                 })
                 .collect();
         }
@@ -621,9 +624,10 @@ impl InOrder {
         self.waiting.insert(batch.sequence, batch);
         while let Some(batch) = self.waiting.remove(&self.next) {
             hunter.rejected += batch.rejected;
+            hunter.count_events(batch.read);
             let events = batch.events.into_iter().zip(&batch.matched);
             for (i, (event, matched)) in events.enumerate() {
-                let rendered = batch.rendered.get(i).and_then(Option::as_deref);
+                let rendered = batch.rendered.get(i).map(Vec::as_slice);
                 hunter.detected(event, matched, rendered);
             }
             self.next += 1;
