@@ -49,9 +49,10 @@ pub struct Args {
     /// How to print alerts.
     #[arg(long, value_enum, default_value = "table")]
     output: OutputKind,
-    /// Threads (default: all cores): inputs are read and normalized in parallel, the
-    /// matching of events against the rules runs on every thread, and alerts and
-    /// correlations are applied in input order, so every count gives the same alerts.
+    /// Threads (default: all cores): rule files are parsed in parallel, inputs are read
+    /// and normalized in parallel, the matching of events against the rules runs on
+    /// every thread, and alerts and correlations are applied in input order, so every
+    /// count gives the same alerts.
     #[arg(long)]
     threads: Option<usize>,
     /// Also run the stateful analytics (first seen, beaconing) on event time, before
@@ -692,10 +693,15 @@ fn duration_ms(text: &str) -> Result<i64, String> {
 /// Runs `dozor hunt`; the exit code is 0 without alerts, 1 with alerts.
 pub fn run(args: &Args) -> Result<i32> {
     let forced = args.format.as_deref().map(format_named).transpose()?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
     let options = RuleSetOptions {
         builtin_rules: !args.no_builtin,
         rule_paths: args.rules.clone(),
         list_paths: args.lists.clone(),
+        threads,
         ..RuleSetOptions::default()
     };
     let rules = RuleSet::load(&options)?;
@@ -730,10 +736,6 @@ pub fn run(args: &Args) -> Result<i32> {
         rendered: Vec::new(),
         defer_mapping,
     };
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-        .max(1);
     if threads == 1 || hunter.analytics.is_some() {
         read_inputs(&args.paths, forced, DEFAULT_MAX_RECORD, &mut hunter)?;
     } else {

@@ -1,6 +1,7 @@
 //! Loading rules: the shipped content and user files, each Sigma document parsed by
 //! `rsigma-parser` and compiled, and every failure kept with its reason.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use rsigma_parser::SigmaCollection;
@@ -77,6 +78,56 @@ pub(crate) fn parse_file(source: String, text: &str, report: &mut LoadReport) ->
     ParsedFile { source, collection }
 }
 
+/// A rule file to parse: its source and text, or why it could not be read.
+pub(crate) type RuleText<'a> = Result<(String, Cow<'a, str>), Rejected>;
+
+/// Parses `files` as [`parse_file`] parses each, on up to `threads` threads (the YAML
+/// is most of the time that loading a large rule set takes); the parsed files come
+/// back, and their rejects go to `report`, in the order of `files`.
+pub(crate) fn parse_files(
+    files: &[RuleText<'_>],
+    threads: usize,
+    report: &mut LoadReport,
+) -> Vec<ParsedFile> {
+    let parse = |files: &[RuleText<'_>]| {
+        let mut local = LoadReport::default();
+        let mut parsed = Vec::with_capacity(files.len());
+        for file in files {
+            match file {
+                Ok((source, text)) => parsed.push(parse_file(source.clone(), text, &mut local)),
+                Err(rejected) => local.rejected.push(rejected.clone()),
+            }
+        }
+        (parsed, local)
+    };
+    let chunk = files.len().div_ceil(threads.max(1)).max(1);
+    let parts: Vec<(Vec<ParsedFile>, LoadReport)> = if chunk >= files.len() {
+        vec![parse(files)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || parse(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+                })
+                .collect()
+        })
+    };
+    let mut parsed = Vec::with_capacity(files.len());
+    for (files, local) in parts {
+        parsed.extend(files);
+        report.files += local.files;
+        report.rejected.extend(local.rejected);
+    }
+    parsed
+}
+
 /// Every `.yml`/`.yaml` file under `path` (or `path` itself), in name order.
 pub fn yaml_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -100,4 +151,56 @@ pub fn yaml_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
         files.push(path.to_path_buf());
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files of good rules, a file that could not be read and one of bad YAML.
+    fn files() -> Vec<RuleText<'static>> {
+        let rule = |n: usize| {
+            format!(
+                "title: Rule {n}\nlogsource: {{product: windows}}\n\
+                 detection:\n  sel:\n    Image: x{n}.exe\n  condition: sel\n"
+            )
+        };
+        let mut files: Vec<RuleText<'static>> = (0..7)
+            .map(|n| Ok((format!("rule{n}.yml"), Cow::Owned(rule(n)))))
+            .collect();
+        files.insert(
+            2,
+            Err(Rejected {
+                source: "unreadable.yml".to_owned(),
+                rule: None,
+                reason: "cannot read: denied".to_owned(),
+            }),
+        );
+        files.insert(5, Ok(("bad.yml".to_owned(), Cow::Borrowed("title: [unclosed"))));
+        files
+    }
+
+    #[test]
+    fn files_parsed_on_several_threads_keep_their_order() {
+        let files = files();
+        let mut one = LoadReport::default();
+        let sequential: Vec<String> = parse_files(&files, 1, &mut one)
+            .into_iter()
+            .map(|parsed| parsed.source)
+            .collect();
+        assert_eq!(sequential.len(), 8);
+        assert_eq!(one.files, 8);
+        let sources: Vec<&str> = one.rejected.iter().map(|r| r.source.as_str()).collect();
+        assert_eq!(sources, ["unreadable.yml", "bad.yml"]);
+        for threads in [2, 3, 16] {
+            let mut report = LoadReport::default();
+            let parsed: Vec<String> = parse_files(&files, threads, &mut report)
+                .into_iter()
+                .map(|parsed| parsed.source)
+                .collect();
+            assert_eq!(parsed, sequential, "{threads} threads");
+            assert_eq!(report.files, one.files);
+            assert_eq!(report.rejected, one.rejected, "{threads} threads");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The rule set: every compiled rule, routed by logsource, with the correlations fed
 //! by their matches.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use crate::detection::CompileContext;
 use crate::error::RuleError;
 use crate::fields::FieldMappings;
 use crate::lists::Lists;
-use crate::load::{LoadReport, ParsedFile, Rejected, parse_file, yaml_files};
+use crate::load::{LoadReport, Rejected, RuleText, parse_files, yaml_files};
 use crate::logsource::{EventLogSource, LogSource, LogSourceTable};
 use crate::matcher::Folds;
 use crate::prefilter::{Atoms, Prefilter, Scratch};
@@ -31,6 +32,8 @@ pub struct RuleSetOptions {
     pub list_paths: Vec<PathBuf>,
     /// The most hits all correlations together keep; past it the oldest are evicted.
     pub max_correlation_entries: usize,
+    /// Threads that parse rule files at once (the default: one per core).
+    pub threads: usize,
 }
 
 impl Default for RuleSetOptions {
@@ -40,6 +43,7 @@ impl Default for RuleSetOptions {
             rule_paths: Vec::new(),
             list_paths: Vec::new(),
             max_correlation_entries: 1_000_000,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -163,7 +167,7 @@ impl RuleSet {
         let mut mappings = FieldMappings::default();
         let mut logsources = LogSourceTable::default();
         let mut report = LoadReport::default();
-        let mut parsed: Vec<ParsedFile> = Vec::new();
+        let mut builtin: Vec<RuleText<'_>> = Vec::new();
         for (path, text) in builtin_files() {
             if *path == "logsources.yml" {
                 logsources.add(path, text)?;
@@ -172,30 +176,31 @@ impl RuleSet {
             } else if path.starts_with("lists/") {
                 lists.add_file(path, text)?;
             } else if path.starts_with("rules/") && options.builtin_rules {
-                parsed.push(parse_file(format!("builtin:{path}"), text, &mut report));
+                builtin.push(Ok((format!("builtin:{path}"), Cow::Borrowed(*text))));
             }
         }
+        let mut parsed = parse_files(&builtin, options.threads, &mut report);
         for root in &options.list_paths {
             for file in yaml_files(root).map_err(|e| content_error(root, e))? {
                 let text = std::fs::read_to_string(&file).map_err(|e| content_error(&file, e))?;
                 lists.add_file(&file.display().to_string(), &text)?;
             }
         }
-        let mut user: Vec<ParsedFile> = Vec::new();
+        let mut texts: Vec<RuleText<'_>> = Vec::new();
         for root in &options.rule_paths {
             for file in yaml_files(root).map_err(|e| content_error(root, e))? {
-                match std::fs::read_to_string(&file) {
-                    Ok(text) => {
-                        user.push(parse_file(file.display().to_string(), &text, &mut report))
-                    }
-                    Err(e) => report.rejected.push(Rejected {
-                        source: file.display().to_string(),
+                let source = file.display().to_string();
+                texts.push(match std::fs::read_to_string(&file) {
+                    Ok(text) => Ok((source, Cow::Owned(text))),
+                    Err(e) => Err(Rejected {
+                        source,
                         rule: None,
                         reason: format!("cannot read: {e}"),
                     }),
-                }
+                });
             }
         }
+        let user = parse_files(&texts, options.threads, &mut report);
         // A user rule replaces a shipped rule with the same id.
         let user_ids: Vec<String> = user
             .iter()
