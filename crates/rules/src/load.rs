@@ -176,7 +176,10 @@ mod tests {
                 reason: "cannot read: denied".to_owned(),
             }),
         );
-        files.insert(5, Ok(("bad.yml".to_owned(), Cow::Borrowed("title: [unclosed"))));
+        files.insert(
+            5,
+            Ok(("bad.yml".to_owned(), Cow::Borrowed("title: [unclosed"))),
+        );
         files
     }
 
