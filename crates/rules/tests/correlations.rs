@@ -1,7 +1,7 @@
 //! Correlation semantics, type by type, on event time: out-of-order events, chaining,
 //! `generate`, and the state cap.
 
-use std::io::Write;
+mod common;
 
 use dozor_event::{Event, Timestamp, taxonomy as t};
 use dozor_rules::{Alert, RuleSet, RuleSetOptions};
@@ -33,26 +33,18 @@ detection:
 "#;
 
 fn rules(correlations: &str, max_entries: usize) -> RuleSet {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut file = std::fs::File::create(dir.path().join("rules.yml")).expect("create");
-    if correlations.is_empty() {
-        write!(file, "{BASE}").expect("write");
+    let text = if correlations.is_empty() {
+        BASE.to_owned()
     } else {
-        write!(file, "{BASE}---\n{correlations}").expect("write");
-    }
-    let options = RuleSetOptions {
-        builtin_rules: false,
-        rule_paths: vec![dir.path().join("rules.yml")],
-        max_correlation_entries: max_entries,
-        ..RuleSetOptions::default()
+        format!("{BASE}---\n{correlations}")
     };
-    let set = RuleSet::load(&options).expect("loads");
-    assert!(
-        set.report().rejected.is_empty(),
-        "{:?}",
-        set.report().rejected
-    );
-    set
+    common::load_rules(
+        &text,
+        RuleSetOptions {
+            max_correlation_entries: max_entries,
+            ..RuleSetOptions::default()
+        },
+    )
 }
 
 /// An event (of a product the rules' logsource selects) at `second` past a fixed minute.

@@ -1,6 +1,8 @@
 //! Sigma semantics, one construct at a time: each case is a detection, an event and
 //! whether the rule must match it.
 
+mod common;
+
 use dozor_event::{Event, Timestamp, Value, taxonomy as t};
 use dozor_rules::{Alert, RuleSet, RuleSetOptions};
 
@@ -167,22 +169,9 @@ fn what_cannot_be_honoured_is_rejected_with_a_reason() {
 
 #[test]
 fn filter_rules_remove_matches_of_their_targets() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        dir.path().join("r.yml"),
+    let mut set = common::load_rules(
         "title: case\nid: case\nlogsource: {product: teamcity}\ndetection:\n  sel: {A: x}\n  condition: sel\n---\ntitle: allow bob\nfilter:\n  rules: [case]\n  selection: {User: bob}\n  condition: not selection\n",
-    )
-    .expect("write");
-    let mut set = RuleSet::load(&RuleSetOptions {
-        builtin_rules: false,
-        rule_paths: vec![dir.path().join("r.yml")],
-        ..RuleSetOptions::default()
-    })
-    .expect("loads");
-    assert!(
-        set.report().rejected.is_empty(),
-        "{:?}",
-        set.report().rejected
+        RuleSetOptions::default(),
     );
     let mut alerts = Vec::new();
     set.evaluate(&event(&[("A", s("x")), ("User", s("alice"))]), &mut alerts);
