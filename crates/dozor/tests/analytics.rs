@@ -130,10 +130,7 @@ fn hunt(dir: &std::path::Path, name: &str, lines: &[(i64, String)], extra: &[&st
     args.push(path.to_str().expect("UTF-8 path"));
     let output = common::dozor(&args);
     assert!(output.status.code().is_some_and(|c| c <= 1), "{output:?}");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON alert"))
-        .collect()
+    common::alerts(&output)
 }
 
 /// (rule id, time, details) of each alert.

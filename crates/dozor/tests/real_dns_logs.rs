@@ -167,8 +167,7 @@ fn hunt_finds_every_bot_api_query(dir: &Path, files: &[(String, Vec<&str>)]) {
             String::from_utf8_lossy(&output.stderr)
         );
         let mut by_rule: HashMap<String, usize> = HashMap::new();
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let alert: serde_json::Value = serde_json::from_str(line).expect("alert JSON");
+        for alert in common::alerts(&output) {
             if let Some(reference) = alert["rule"]["reference_rule"].as_str() {
                 let code = reference.split(' ').next().unwrap_or_default().to_owned();
                 let query = alert["events"][0]["object.query"]

@@ -25,10 +25,7 @@ fn hunt(paths: &[&std::path::Path]) -> Vec<Value> {
     args.extend(paths.iter().map(|p| p.to_str().expect("UTF-8 path")));
     let output = common::dozor(&args);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON alert"))
-        .collect()
+    common::alerts(&output)
 }
 
 #[test]

@@ -27,6 +27,14 @@ pub fn dozor(args: &[&str]) -> Output {
         .expect("the dozor binary runs")
 }
 
+/// The alerts `dozor hunt --output jsonl` printed: every line of its output, as JSON.
+pub fn alerts(output: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON alert"))
+        .collect()
+}
+
 /// Runs `dozor hunt --output jsonl` on `path` (which must raise alerts) and counts its
 /// alerts by (rule title, `field` of the alert's first event, as text).
 pub fn hunt_counts(
@@ -41,8 +49,7 @@ pub fn hunt_counts(
     ]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let mut counts = std::collections::BTreeMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let alert: serde_json::Value = serde_json::from_str(line).expect("JSON alert");
+    for alert in alerts(&output) {
         let title = alert["rule"]["title"]
             .as_str()
             .unwrap_or_default()
@@ -115,8 +122,7 @@ pub fn assert_hunted_events_are_normalized(
         ]);
         assert_eq!(output.status.code(), Some(1), "{output:?}");
         let mut by_type = std::collections::BTreeMap::new();
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let alert: serde_json::Value = serde_json::from_str(line).expect("JSON alert");
+        for alert in alerts(&output) {
             let event = &alert["events"][0];
             let body = event["body"].as_str().expect("body");
             assert_eq!(Some(&event), by_body.get(body), "with {threads} threads");
