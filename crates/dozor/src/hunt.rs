@@ -278,19 +278,22 @@ enum Message {
     Failed(anyhow::Error),
 }
 
-/// Forwards one input's events to the detection thread; the flag is
-/// [`FormatSink::defers_mapping`].
-struct Forward(std::sync::mpsc::SyncSender<Message>, bool);
+/// Forwards one input's events to the detection thread.
+struct Forward {
+    tx: std::sync::mpsc::SyncSender<Message>,
+    /// What [`FormatSink::defers_mapping`] answers.
+    defer_mapping: bool,
+}
 
 impl Sink for Forward {
     fn event(&mut self, event: Event) {
         // A closed channel means the detection side stopped; nothing is left to do.
-        let _ = self.0.send(Message::Event(Box::new(event)));
+        let _ = self.tx.send(Message::Event(Box::new(event)));
     }
 
     fn reject(&mut self, reject: Reject) {
         drop(reject);
-        let _ = self.0.send(Message::Reject);
+        let _ = self.tx.send(Message::Reject);
     }
 }
 
@@ -298,7 +301,7 @@ impl FormatSink for Forward {
     fn begin(&mut self, _format: &'static str) {}
 
     fn defers_mapping(&self) -> bool {
-        self.1
+        self.defer_mapping
     }
 }
 
@@ -431,7 +434,7 @@ fn read_for_batches(
             format,
             ctx: ctx.clone(),
         };
-        forward.0.send(Message::Part(part)).is_ok()
+        forward.tx.send(Message::Part(part)).is_ok()
     };
     let mut lines = LineReader::new(&mut opened.reader, ctx.max_record);
     let mut part = Vec::with_capacity(PART_BYTES + 64 * 1024);
@@ -450,7 +453,7 @@ fn read_for_batches(
             }
             // Counted as the format would count it; `hunt` prints no rejects.
             Ok(Some(Line::TooLong { .. })) => {
-                let _ = forward.0.send(Message::Reject);
+                let _ = forward.tx.send(Message::Reject);
             }
             Ok(None) => break,
             Err(e) => {
@@ -504,9 +507,9 @@ fn read_parallel<W: Write>(
                     let Some(tx) = slot.lock().ok().and_then(|mut s| s.take()) else {
                         continue;
                     };
-                    let mut forward = Forward(tx, defer_mapping);
+                    let mut forward = Forward { tx, defer_mapping };
                     if let Err(e) = read_for_batches(&inputs[i], forced, &mut forward) {
-                        let _ = forward.0.send(Message::Failed(e));
+                        let _ = forward.tx.send(Message::Failed(e));
                     }
                 }
             });
