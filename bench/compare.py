@@ -222,10 +222,13 @@ def main():
         memory = {"dozor": [], "rsigma": []}
         user = {"dozor": [], "rsigma": []}
         system = {"dozor": [], "rsigma": []}
+        def sink(name):
+            """Where a timed run of `name` writes (see --sink)."""
+            return os.devnull if args.sink == "null" else os.path.join(work, f"{lane}.{name}.out")
+
         for run in range(args.runs):
             for name, cmd in (("dozor", dozor_cmd), ("rsigma", rsigma_cmd), ("parse", parse_cmd)):
-                sink = os.devnull if args.sink == "null" else os.path.join(work, f"{lane}.{name}.out")
-                seconds, mib, user_s, system_s = timed(cmd, sink)
+                seconds, mib, user_s, system_s = timed(cmd, sink(name))
                 times[name].append(seconds)
                 if name in memory:
                     memory[name].append(mib)
@@ -234,8 +237,7 @@ def main():
                 print(f"{lane} run {run + 1}: {name} {seconds:.2f} s (user {user_s:.2f}, system "
                       f"{system_s:.2f}), {mib:.0f} MiB", file=sys.stderr)
             if threads > 1:
-                sink = os.devnull if args.sink == "null" else os.path.join(work, f"{lane}.threaded.out")
-                seconds, *_ = timed(threaded_cmd, sink, all_cores)
+                seconds, *_ = timed(threaded_cmd, sink("threaded"), all_cores)
                 times["threaded"].append(seconds)
                 print(f"{lane} run {run + 1}: dozor --threads {threads} {seconds:.2f} s", file=sys.stderr)
         written = {}
@@ -243,13 +245,15 @@ def main():
             # The matches are compared on one more run of each engine, into a file.
             for name, cmd in (("dozor", dozor_cmd), ("rsigma", rsigma_cmd)):
                 seconds, _, user_s, system_s = timed(cmd, os.path.join(work, f"{lane}.{name}.out"))
-                written[name] = (seconds, system_s)
+                written[name] = seconds
                 print(f"{lane}: {name} writing its output to a file {seconds:.2f} s (user {user_s:.2f}, "
                       f"system {system_s:.2f})", file=sys.stderr)
         threads_identical = None
         if threads > 1:
-            # The threaded run's output, byte for byte the one-thread run's.
-            timed(threaded_cmd, os.path.join(work, f"{lane}.threaded.out"), all_cores)
+            # The threaded run's output, byte for byte the one-thread run's (with
+            # --sink file, the timed runs wrote both files).
+            if args.sink == "null":
+                timed(threaded_cmd, os.path.join(work, f"{lane}.threaded.out"), all_cores)
             threads_identical = filecmp.cmp(os.path.join(work, f"{lane}.dozor.out"),
                                             os.path.join(work, f"{lane}.threaded.out"), shallow=False)
         ours = dozor_counts(os.path.join(work, f"{lane}.dozor.out"))
@@ -290,8 +294,8 @@ def main():
             "threads": threads,
             "speedup": med["dozor"] / med["threaded"] if "threaded" in med else None,
             "threads_identical": threads_identical,
-            "dozor_file_s": written.get("dozor", (None, None))[0],
-            "rsigma_file_s": written.get("rsigma", (None, None))[0],
+            "dozor_file_s": written.get("dozor"),
+            "rsigma_file_s": written.get("rsigma"),
             "dozor_output_mb": os.path.getsize(os.path.join(work, f"{lane}.dozor.out")) / 1e6,
             "rsigma_output_mb": os.path.getsize(os.path.join(work, f"{lane}.rsigma.out")) / 1e6,
         })
