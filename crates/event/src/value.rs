@@ -108,9 +108,14 @@ impl From<&str> for Value {
     }
 }
 
+/// Owned text moves into the value (a long string keeps its allocation); borrowed
+/// text is copied.
 impl From<std::borrow::Cow<'_, str>> for Value {
     fn from(s: std::borrow::Cow<'_, str>) -> Self {
-        Value::Str(s.as_ref().into())
+        match s {
+            std::borrow::Cow::Borrowed(s) => Value::Str(s.into()),
+            std::borrow::Cow::Owned(s) => Value::Str(s.into()),
+        }
     }
 }
 

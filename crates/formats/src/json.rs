@@ -158,7 +158,7 @@ fn from_line(line: &str, ctx: &ReadContext, event: &mut Event) -> Result<(), Par
             return from_object(&flat.into_map(), ctx, event);
         }
         if let Some(record) = record_from_flat(flat) {
-            normalize_windows(&record, event, ctx.defer_mapping);
+            normalize_windows(record, event, ctx.defer_mapping);
             return Ok(());
         }
     }
@@ -173,7 +173,7 @@ fn from_json(value: &Json, ctx: &ReadContext, event: &mut Event) -> Result<(), P
         return Err("JSON value is not an object".into());
     };
     if let Some(record) = record_from_json(value) {
-        normalize_windows(&record, event, ctx.defer_mapping);
+        normalize_windows(record, event, ctx.defer_mapping);
         return Ok(());
     }
     from_object(object, ctx, event)

@@ -58,7 +58,7 @@ impl Format for Evtx {
                     match record_from_json(&record.data) {
                         Some(win) => {
                             let mut event = Event::new();
-                            normalize(&win, &mut event, ctx.defer_mapping);
+                            normalize(win, &mut event, ctx.defer_mapping);
                             stamp(&mut event, self.name(), &body, ctx);
                             sink.event(event);
                         }

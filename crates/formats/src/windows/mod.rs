@@ -113,15 +113,10 @@ pub const SET_BEFORE_DEFERRAL: &[Field] = &[
 
 /// Maps a Windows event to the taxonomy, keeping every field under its own name; with
 /// `defer`, the per-event-type fields of Sysmon events are left to
-/// [`Event::complete`].
-pub(crate) fn normalize(record: &WinRecord, event: &mut Event, defer: bool) {
-    event.reserve_raw(record.system.len() + record.data.len());
-    for (name, value) in &record.system {
-        event.set_raw(*name, value.as_ref());
-    }
-    for (name, value) in &record.data {
-        event.set_raw(name.as_ref(), value.as_ref());
-    }
+/// [`Event::complete`]. The record's fields become the raw fields last, so that
+/// text the container could not lend (values with escapes, say) moves into the event
+/// instead of being copied.
+pub(crate) fn normalize(record: WinRecord, event: &mut Event, defer: bool) {
     let provider = record.sys("Provider_Name").unwrap_or_default();
     // Some shippers drop the provider; Sysmon's channel still names it.
     let sysmon = provider.eq_ignore_ascii_case("Microsoft-Windows-Sysmon")
@@ -159,7 +154,14 @@ pub(crate) fn normalize(record: &WinRecord, event: &mut Event, defer: bool) {
         event.set(t::TIME, time);
     }
     if sysmon {
-        sysmon::normalize(record, event, defer);
+        sysmon::normalize(&record, event, defer);
+    }
+    event.reserve_raw(record.system.len() + record.data.len());
+    for (name, value) in record.system {
+        event.set_raw(name, value);
+    }
+    for (name, value) in record.data {
+        event.set_raw(name, value);
     }
 }
 
@@ -192,7 +194,7 @@ mod tests {
         record.set_sys("Channel", "Microsoft-Windows-Sysmon/Operational");
         record.push_data("UtcTime", "2020-10-22 06:58:02.475");
         let mut event = Event::new();
-        normalize(&record, &mut event, false);
+        normalize(record, &mut event, false);
         assert_eq!(event.get_str(t::EVENT_SRC_TITLE), Some("sysmon"));
         assert_eq!(event.get_str(t::EVENT_SRC_CATEGORY), Some("Other"));
     }

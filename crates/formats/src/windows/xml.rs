@@ -137,7 +137,7 @@ impl WindowsXml {
         match parse_event_xml(text) {
             Ok(record) => {
                 let mut event = Event::new();
-                normalize(&record, &mut event, ctx.defer_mapping);
+                normalize(record, &mut event, ctx.defer_mapping);
                 stamp(&mut event, self.name(), text, ctx);
                 sink.event(event);
             }
