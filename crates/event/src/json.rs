@@ -138,29 +138,31 @@ fn write_value(out: &mut Vec<u8>, value: &Value) {
 /// `\n`, `\r`, `\t`, other control characters as `\u00xx`, everything else as is.
 ///
 /// The text is copied eight bytes at a time: a word with nothing to escape is one
-/// fixed-size copy, and a word with something to escape is copied up to that byte.
-/// Windows records escape often (every path separator, every quote of an embedded
-/// record), so runs are short, and copying them as they are found costs less than a
-/// variable-length copy per run.
+/// fixed-size copy, and a word with something to escape is copied whole too, then cut
+/// back to the bytes before the first one to escape. Windows records escape often
+/// (every path separator, every quote of an embedded record), so runs are short, and
+/// a fixed-size copy per run costs less than copying a run byte by byte or by its
+/// length.
 fn write_str(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut i = 0;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let word: [u8; 8] = chunk.try_into().unwrap_or([0; 8]);
-        let flagged = escape_mask(u64::from_le_bytes(word));
+    while let Some(word) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let flagged = escape_mask(u64::from_le_bytes(*word));
+        let end = out.len();
+        out.extend_from_slice(word);
         if flagged == 0 {
-            out.extend_from_slice(&word);
             i += 8;
             continue;
         }
         // The lowest flagged byte is one to escape.
         let plain = flagged.trailing_zeros() as usize / 8;
-        for &byte in &word[..plain] {
-            out.push(byte);
+        out.truncate(end + plain);
+        match word[plain] {
+            byte @ (b'"' | b'\\') => out.extend_from_slice(&[b'\\', byte]),
+            control => write_escaped(out, control),
         }
-        write_escaped(out, word[plain]);
         i += plain + 1;
     }
     for &byte in bytes.get(i..).unwrap_or_default() {
