@@ -21,7 +21,7 @@
 //! Where most positions of a value pass the pair test (a field with thousands of
 //! needles, such as `CommandLine`), the scan reads the filter bit at every position
 //! and branches once on both tests: 1.6% less time for `hunt` on the process-creation
-//! lane and 1% on the mixed lane (medians of 9 and 5 alternating runs, one core).
+//! lane and 1% on the mixed lane (medians of 11 and 5 alternating runs, one core).
 //!
 //! Measured against the automata it replaced, with `bench/compare.py` the same hour:
 //! `hunt` took 1.09 s instead of 1.31 s on the process-creation lane and 3.83 s
