@@ -253,8 +253,8 @@ impl NeedleScanner {
         for (at, window) in text.windows(WINDOW).enumerate() {
             let key = u32::from_le_bytes([window[0], window[1], window[2], window[3]]);
             let starts = pair_flags(&self.pairs, key as u16);
-            let index = window_index(key, self.filter_shift);
-            let in_filter = ((self.filter[index / 64] >> (index % 64)) & 1) * STARTS_WINDOW;
+            let in_filter =
+                u64::from(bit(&self.filter, window_index(key, self.filter_shift))) * STARTS_WINDOW;
             if (starts & STARTS_SHORT) | (starts & in_filter) == 0 {
                 continue;
             }
