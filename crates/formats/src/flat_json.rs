@@ -72,7 +72,8 @@ impl<'a> Scalar<'a> {
 }
 
 /// A JSON object of scalars in document order; `null` members are left out, and a
-/// repeated key keeps its first place with its last value (as `serde_json::Map` does).
+/// repeated key keeps its first place with its last value (as `serde_json::Map` does;
+/// a later `null` leaves the key out, unless a value follows it again).
 #[derive(Debug, PartialEq)]
 pub(crate) struct FlatObject<'a> {
     members: Vec<(Cow<'a, str>, Scalar<'a>)>,
@@ -87,20 +88,33 @@ impl<'a> FlatObject<'a> {
 
     /// The value of `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&Scalar<'a>> {
-        self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.members
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .filter(|v| **v != Scalar::Null)
     }
 
     /// The members, in document order.
     pub(crate) fn into_members(self) -> impl Iterator<Item = (Cow<'a, str>, Scalar<'a>)> {
-        self.members.into_iter()
+        self.members.into_iter().filter(|(_, v)| *v != Scalar::Null)
     }
 
     /// The same object as a `serde_json::Map`, for the general path.
     pub(crate) fn into_map(self) -> Map<String, Json> {
-        self.members
-            .into_iter()
+        self.into_members()
             .map(|(k, v)| (k.into_owned(), v.into_json()))
             .collect()
+    }
+
+    /// Marks an earlier member of `key` as `null` in its place, as a later `null`
+    /// replaces its value in `serde_json::Map`.
+    fn erase(&mut self, key: Cow<'a, str>, seen: &NameFilter) {
+        if seen.may_contain(&key)
+            && let Some(slot) = self.members.iter_mut().find(|(k, _)| *k == key)
+        {
+            slot.1 = Scalar::Null;
+        }
     }
 
     /// Adds a member; only a key that `seen` (the keys so far) may hold is looked for
@@ -139,8 +153,9 @@ impl<'a> Reader<'a> {
             self.skip_blanks();
             let key = self.string()?;
             self.expect(b':')?;
-            if let Some(value) = self.value()? {
-                object.insert(key, value, &mut seen);
+            match self.value()? {
+                Some(value) => object.insert(key, value, &mut seen),
+                None => object.erase(key, &seen),
             }
             match self.next_byte()? {
                 b',' => continue,
@@ -421,6 +436,22 @@ mod tests {
         assert!(FlatObject::parse(r#"[1]"#).is_none());
         assert!(FlatObject::parse(r#"{"a":"#).is_none());
         assert!(FlatObject::parse(r#"{"a":1} x"#).is_none());
+    }
+
+    #[test]
+    fn a_later_null_leaves_the_key_out_until_a_value_follows() {
+        for line in [
+            r#"{"a":"x","b":1,"a":null}"#,
+            r#"{"a":"x","b":1,"a":null,"a":"y"}"#,
+        ] {
+            let flat = FlatObject::parse(line).expect("flat").into_map();
+            let general: Json = serde_json::from_str(line).expect("json");
+            let mut general = general.as_object().cloned().expect("object");
+            general.retain(|_, v| !v.is_null());
+            assert_eq!(flat, general, "{line}");
+            let order = |map: &Map<String, Json>| map.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(order(&flat), order(&general), "{line}");
+        }
     }
 
     #[test]
