@@ -199,8 +199,9 @@ fn write_escaped(out: &mut Vec<u8>, byte: u8) {
 /// The high bit of each of the eight bytes of `word` (little-endian) that may be `"`,
 /// `\\` or a control character: the classic has-zero-byte and has-less-than tests,
 /// whose lowest flagged byte is always exact (a false flag only ever sits above a true
-/// one), and which flag nothing when no byte needs escaping.
-fn escape_mask(word: u64) -> u64 {
+/// one), and which flag nothing when no byte needs escaping. Readers
+/// of JSON strings use it too: these are the bytes that end a plain run of a string.
+pub fn escape_mask(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;

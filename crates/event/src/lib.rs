@@ -20,7 +20,7 @@ mod time;
 mod value;
 
 pub use event::{Deferred, Event};
-pub use json::RAW_KEY;
+pub use json::{RAW_KEY, escape_mask};
 pub use name_filter::NameFilter;
 pub use taxonomy::{Field, FieldSpec, Kind};
 pub use time::format_time;
