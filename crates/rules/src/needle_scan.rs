@@ -289,13 +289,16 @@ impl NeedleScanner {
 /// the whole value, not of a position, so they are not looked for at each position:
 /// up to three bytes are found by `memchr` (a vector search, about a tenth of an
 /// instruction per byte where a table lookup per position took about ten), more by
-/// one pass that notes every byte the value holds. SigmaHQ's process-creation rules
+/// one pass that gathers the bits of the needles' bytes. SigmaHQ's process-creation rules
 /// give one-byte needles to nine fields (`?`, `-`, `\\`, and 26 in `CommandLine`).
 #[derive(Debug, Default)]
 struct Singles {
     /// The distinct bytes, ascending, each with its patterns' range in `patterns`.
     bytes: Vec<(u8, u32, u32)>,
     patterns: Vec<u32>,
+    /// For more than three and at most 64 distinct bytes: per byte value, the bit of
+    /// its place in `bytes` (none for a byte no needle is).
+    bits: Option<Box<[u64; 256]>>,
 }
 
 impl Singles {
@@ -310,9 +313,17 @@ impl Singles {
                 _ => bytes.push((byte, at, at + 1)),
             }
         }
+        let bits = (bytes.len() > 3 && bytes.len() <= 64).then(|| {
+            let mut bits = Box::new([0u64; 256]);
+            for (i, &(byte, ..)) in bytes.iter().enumerate() {
+                bits[byte as usize] = 1 << i;
+            }
+            bits
+        });
         Self {
             bytes,
             patterns: singles.into_iter().map(|(_, p)| p).collect(),
+            bits,
         }
     }
 
@@ -337,6 +348,18 @@ impl Singles {
         if self.bytes.len() <= 3 {
             for &(byte, ..) in &self.bytes {
                 if memchr::memchr(byte, text).is_some() {
+                    held[byte as usize / 64] |= 1 << (byte % 64);
+                }
+            }
+        } else if let Some(bits) = &self.bits {
+            // One register gathers the bits of the needles' bytes, where setting the
+            // bit of every byte in a set in memory waits on the previous store.
+            let mut seen = 0u64;
+            for &byte in text {
+                seen |= bits[byte as usize];
+            }
+            for (i, &(byte, ..)) in self.bytes.iter().enumerate() {
+                if seen & (1 << i) != 0 {
                     held[byte as usize / 64] |= 1 << (byte % 64);
                 }
             }
@@ -461,7 +484,10 @@ mod tests {
         // Up to three distinct bytes are searched one by one, more in one pass.
         let few = ["-", "/", "-", "cmd"];
         let many = ["-", "/", "^", "`", "é", "cmd", "`"];
-        for needles in [&few[..], &many[..]] {
+        // More than 64 distinct bytes: every byte the value holds is noted.
+        let owned: Vec<String> = (b'!'..=b'~').map(|b| char::from(b).to_string()).collect();
+        let all: Vec<&str> = owned.iter().map(String::as_str).collect();
+        for needles in [&few[..], &many[..], &all[..]] {
             let both = scanners(needles);
             for text in ["", "-", "a/b-c", "x^`y", "cmd /c", "q", "\u{e9}", "é"] {
                 assert_eq!(found(&both, text), naive(needles, text), "in {text:?}");
