@@ -47,6 +47,10 @@ const MAX_FILTER_BITS: usize = 1 << 18;
 /// share of its needles' byte pairs pass the pair test.
 const DENSE_PASS_SHARE: f64 = 0.5;
 
+/// The most positions apart a scan looks (see [`sampling_stride`]): more needs more
+/// windows per needle, and so a fuller filter, for less and less.
+const MAX_STRIDE: usize = 8;
+
 /// Needles of this many bytes or more are filed under one of their windows of this
 /// many bytes; two- and three-byte needles under their first two bytes (marked by
 /// [`PAIR_KEY`]), one-byte needles under their byte.
@@ -91,6 +95,8 @@ pub(crate) struct NeedleScanner {
     /// Whether most positions of a value are expected to pass the pair test, so
     /// that [`NeedleScanner::scan_every_window`] is the faster scan.
     dense: bool,
+    /// The scan looks at one position in this many (see [`sampling_stride`]).
+    stride: usize,
 }
 
 impl NeedleScanner {
@@ -111,7 +117,8 @@ impl NeedleScanner {
                 pair_frequency[u16::from_le_bytes([pair[0], pair[1]]) as usize] += 1;
             }
         }
-        let mut keyed: Vec<(u32, u32, u32)> = Vec::with_capacity(needles.len());
+        let stride = sampling_stride(needles);
+        let mut keyed: Vec<(u32, u32, u32)> = Vec::with_capacity(needles.len() * stride);
         let mut singles: Vec<(u8, u32)> = Vec::new();
         let mut pairs = Box::new([0u64; 2048]);
         for (pattern, needle) in needles.iter().enumerate() {
@@ -125,16 +132,27 @@ impl NeedleScanner {
                     keyed.push((pair as u32 | PAIR_KEY, pattern, 0));
                 }
                 ref long => {
-                    let (offset, key) = windows(long)
-                        .enumerate()
-                        .min_by_key(|&(_, key)| {
+                    // `stride` windows in a row, so that a position the scan looks at
+                    // holds one of them wherever the needle occurs.
+                    let keys: Vec<(u32, u64, u64)> = windows(long)
+                        .map(|key| {
                             let pair = pair_frequency[key as u16 as usize] as u64;
                             let window = frequency.get(&key).copied().unwrap_or(0) as u64;
-                            (pair, window)
+                            (key, pair, window)
                         })
-                        .unwrap_or_default();
-                    mark_pair(&mut pairs, key as u16, STARTS_WINDOW);
-                    keyed.push((key, pattern, offset as u32));
+                        .collect();
+                    let base = keys
+                        .windows(stride)
+                        .enumerate()
+                        .min_by_key(|&(_, run)| {
+                            run.iter()
+                                .fold((0, 0), |(p, w), &(_, pair, window)| (p + pair, w + window))
+                        })
+                        .map_or(0, |(base, _)| base);
+                    for (offset, &(key, ..)) in keys.iter().enumerate().skip(base).take(stride) {
+                        mark_pair(&mut pairs, key as u16, STARTS_WINDOW);
+                        keyed.push((key, pattern, offset as u32));
+                    }
                 }
             }
         }
@@ -191,6 +209,7 @@ impl NeedleScanner {
             bytes,
             starts,
             dense,
+            stride,
         }
     }
 
@@ -203,7 +222,10 @@ impl NeedleScanner {
         } else {
             0
         };
-        for at in from..text.len().saturating_sub(1) {
+        let mut next = from;
+        while next + 1 < text.len() {
+            let at = next;
+            next += self.stride;
             let pair = u16::from_le_bytes([text[at], text[at + 1]]);
             let starts = pair_flags(&self.pairs, pair);
             if starts == 0 {
@@ -227,11 +249,13 @@ impl NeedleScanner {
     /// positions pass the pair test, a branch on it is mispredicted about as often
     /// as not; here the window's filter bit is read at every position as well, and
     /// the one branch, on both tests joined, is taken rarely and so predicted well.
-    /// Returns the first position it did not look at.
+    /// Returns the next position to look at, the first without a whole window.
     fn scan_every_window(&self, text: &[u8], found: &mut impl FnMut(usize)) -> usize {
-        let windows = text.len().saturating_sub(WINDOW - 1);
-        for (at, window) in text.windows(WINDOW).enumerate() {
-            let key = u32::from_le_bytes([window[0], window[1], window[2], window[3]]);
+        let mut next = 0;
+        while let Some(window) = text.get(next..).and_then(<[u8]>::first_chunk::<WINDOW>) {
+            let at = next;
+            next += self.stride;
+            let key = u32::from_le_bytes(*window);
             let starts = pair_flags(&self.pairs, key as u16);
             let in_filter =
                 u64::from(bit(&self.filter, window_index(key, self.filter_shift))) * STARTS_WINDOW;
@@ -245,7 +269,7 @@ impl NeedleScanner {
                 self.lookup(text, at, key, found);
             }
         }
-        windows
+        next
     }
 
     /// Reports the needles filed under `key` that occur in `text` with that key at
@@ -386,6 +410,24 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         (a, b) = (rest_a, rest_b);
     }
     a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// How many positions apart the scan of `needles` may look: when every needle of two
+/// bytes or more is at least `WINDOW + s - 1` bytes long, each is filed under `s`
+/// windows in a row, and wherever it occurs one of them starts at a multiple of `s`.
+/// A two- or three-byte needle (which has no window) makes it 1. SigmaHQ's
+/// `Hashes` needles are hashes of 32 hex digits and more: a scan of the field looks at
+/// one position in eight.
+fn sampling_stride(needles: &[&str]) -> usize {
+    let shortest = needles
+        .iter()
+        .map(|n| n.len())
+        .filter(|&len| len >= 2)
+        .min();
+    match shortest {
+        Some(len) if len >= WINDOW => (len - WINDOW + 1).min(MAX_STRIDE),
+        _ => 1,
+    }
 }
 
 /// The share of the needles' own byte pairs that pass the pair test: the needles
@@ -590,6 +632,26 @@ mod tests {
             let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
             let both = scanners(&needles);
             for text in &texts {
+                prop_assert_eq!(found(&both, text), naive(&needles, text));
+            }
+        }
+
+        /// Needles of five bytes or more, whose scans look at one position in two to
+        /// eight, in values that hold them at every offset.
+        #[test]
+        fn long_needles_are_found_looking_at_every_few_positions(
+            needles in proptest::collection::vec("[ab\\\\xé]{5,14}", 1..30),
+            texts in proptest::collection::vec("[ab\\\\xéq]{0,80}", 1..8),
+            pad in 0usize..9,
+        ) {
+            let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+            let both = scanners(&needles);
+            prop_assert!(both[0].stride > 1);
+            let padded: Vec<String> = needles
+                .iter()
+                .map(|n| format!("{}{n}{}", "q".repeat(pad), "x".repeat(pad)))
+                .collect();
+            for text in texts.iter().chain(&padded) {
                 prop_assert_eq!(found(&both, text), naive(&needles, text));
             }
         }
