@@ -44,6 +44,15 @@ impl Accessor {
             Accessor::Raw(name) => event.raw(name),
         }
     }
+
+    /// The field's value, a raw field looked for first where `*hint` says it was in
+    /// an earlier event (see [`Event::raw_hinted`]).
+    pub(crate) fn get_hinted<'e>(&self, event: &'e Event, hint: &mut usize) -> Option<&'e Value> {
+        match self {
+            Accessor::Taxonomy(field) => event.get(*field),
+            Accessor::Raw(name) => event.raw_hinted(name, hint),
+        }
+    }
 }
 
 /// One mapping file: for rules of a logsource, Sigma field name → event field name.

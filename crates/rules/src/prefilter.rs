@@ -241,6 +241,8 @@ pub(crate) struct Scratch {
     candidates: Vec<u64>,
     /// Rules whose condition this event's scan has checked.
     checked: Vec<u64>,
+    /// Per field, where the last event held it among its raw fields.
+    places: Vec<usize>,
 }
 
 impl Prefilter {
@@ -337,11 +339,12 @@ impl Prefilter {
     ) {
         folds.clear();
         folds.hits_mut().resize(self.atom_words, 0);
+        scratch.places.resize(self.fields.len(), 0);
         for (f, (accessor, scanner, ids)) in self.fields.iter().enumerate() {
             if !bit(fields, f) {
                 continue;
             }
-            let Some(value) = accessor.get(event) else {
+            let Some(value) = accessor.get_hinted(event, &mut scratch.places[f]) else {
                 continue;
             };
             folds.scan_texts(value, |text, hits| {
