@@ -1,6 +1,7 @@
 //! Detections: the named selections of a rule, compiled from the parser's AST into
 //! trees of field tests.
 
+use aho_corasick::AhoCorasick;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use dozor_event::{Event, Field, Timestamp, Value, taxonomy};
@@ -34,7 +35,73 @@ pub(crate) enum Node {
     /// One field test.
     Item(Item),
     /// Full-text keywords: any of them occurs in the original record.
-    Keywords(Vec<StrMatcher>),
+    Keywords(Keywords),
+}
+
+/// A detection's keywords. The plain ones (case-insensitive substrings, most of
+/// SigmaHQ's) are searched for together in the folded record, by `aho-corasick`'s
+/// Teddy (a vector search that passes over 16 or 32 bytes at a time) where the
+/// processor has it, rather than one substring search each: keywords have no field to
+/// index in the prefilter, so a rule of keywords is a candidate for every event of its
+/// logsource. On the mixed lane SigmaHQ's Mimikatz rule (20 keywords, every Windows
+/// event) took 8% of `hunt`'s instructions with a search per keyword; the automaton
+/// itself does worse there, as its byte prefilter stops at every `:` of a JSON record.
+#[derive(Debug, Clone)]
+pub(crate) struct Keywords {
+    /// Any of the plain keywords, folded.
+    plain: Option<PlainKeywords>,
+    /// The others (wildcards, regular expressions), each tested on its own.
+    others: Vec<StrMatcher>,
+}
+
+/// The search for a detection's plain keywords.
+#[derive(Debug, Clone)]
+enum PlainKeywords {
+    /// Teddy, for up to 128 keywords on a processor with SSSE3 or AVX2.
+    Teddy(aho_corasick::packed::Searcher),
+    /// An Aho-Corasick automaton otherwise.
+    Automaton(AhoCorasick),
+}
+
+impl PlainKeywords {
+    fn new(needles: &[&str]) -> Result<Self, RuleError> {
+        let mut config = aho_corasick::packed::Config::new();
+        config.heuristic_pattern_limits(false);
+        if let Some(teddy) = config.builder().extend(needles).build() {
+            return Ok(Self::Teddy(teddy));
+        }
+        AhoCorasick::new(needles)
+            .map(Self::Automaton)
+            .map_err(|e| invalid(format!("keywords: {e}")))
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Self::Teddy(teddy) => teddy.find(text).is_some(),
+            Self::Automaton(automaton) => automaton.is_match(text),
+        }
+    }
+}
+
+impl Keywords {
+    fn new(matchers: Vec<StrMatcher>) -> Result<Self, RuleError> {
+        let (plain, others): (Vec<StrMatcher>, Vec<StrMatcher>) =
+            matchers.into_iter().partition(|m| m.substring().is_some());
+        let needles: Vec<&str> = plain.iter().filter_map(StrMatcher::substring).collect();
+        let plain = if needles.is_empty() {
+            None
+        } else {
+            Some(PlainKeywords::new(&needles)?)
+        };
+        Ok(Self { plain, others })
+    }
+
+    fn matches(&self, body: &Value, folds: &mut Folds) -> bool {
+        self.plain
+            .as_ref()
+            .is_some_and(|plain| folds.any_text(body, |text| plain.is_match(text)))
+            || self.others.iter().any(|m| m.is_match_value(body, folds))
+    }
 }
 
 impl Node {
@@ -75,7 +142,7 @@ impl Node {
                     .map(|d| Node::compile(d, ctx))
                     .collect::<Result<_, _>>()?,
             ),
-            Detection::Keywords(values) => Node::Keywords(
+            Detection::Keywords(values) => Node::Keywords(Keywords::new(
                 values
                     .iter()
                     .map(|v| match v {
@@ -87,7 +154,7 @@ impl Node {
                         )),
                     })
                     .collect::<Result<_, _>>()?,
-            ),
+            )?),
             Detection::ArrayMatch { .. } | Detection::Conditional { .. } => {
                 return Err(unsupported("array-matching blocks (field[any]/field[all])"));
             }
@@ -111,9 +178,9 @@ impl Node {
             Node::Any(children) => children.iter().any(|c| c.matches(event, folds)),
             Node::Item(item) => item.matches(event, folds),
             // The body is folded once for all keywords (and all rules).
-            Node::Keywords(matchers) => event
+            Node::Keywords(keywords) => event
                 .get(taxonomy::BODY)
-                .is_some_and(|body| matchers.iter().any(|m| m.is_match_value(body, folds))),
+                .is_some_and(|body| keywords.matches(body, folds)),
         }
     }
 }
@@ -712,6 +779,50 @@ fn encode(s: &SigmaString, m: &Mods) -> Result<Vec<SigmaString>, RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keywords_match_as_their_matchers_do_whichever_search_takes_the_plain_ones() {
+        let keyword = |s: &str| {
+            StrMatcher::from_sigma(&SigmaString::new(s), true, true, false).expect("compiles")
+        };
+        let matchers = vec![
+            keyword("sekurlsa::"),
+            keyword("Kiwi Legit Printer"),
+            keyword("\\mimilib.dll"),
+            keyword("mimi*.sys"),
+            keyword("é"),
+        ];
+        let built = Keywords::new(matchers.clone()).expect("builds");
+        assert_eq!(built.others.len(), 1, "the wildcard is tested on its own");
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            matches!(built.plain, Some(PlainKeywords::Teddy(_))),
+            std::arch::is_x86_feature_detected!("ssse3")
+        );
+        let mut automaton = built.clone();
+        let plain: Vec<&str> = matchers.iter().filter_map(StrMatcher::substring).collect();
+        automaton.plain = Some(PlainKeywords::Automaton(
+            AhoCorasick::new(&plain).expect("builds"),
+        ));
+        let mut folds = Folds::default();
+        for text in [
+            "",
+            "{\"CommandLine\":\"mimikatz SEKURLSA::logonpasswords\"}",
+            "kiwi legit printer",
+            "C:\\Temp\\MIMILIB.DLL",
+            "load mimidrv.sys",
+            "mimi.exe",
+            "café",
+            "no keyword here, though long enough for a vector search to run on it",
+        ] {
+            let body = Value::from(text);
+            let each = matchers.iter().any(|m| m.is_match(text));
+            for keywords in [&built, &automaton] {
+                folds.clear();
+                assert_eq!(keywords.matches(&body, &mut folds), each, "in {text:?}");
+            }
+        }
+    }
 
     #[test]
     fn base64offset_matches_pysigma() {

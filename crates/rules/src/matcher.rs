@@ -263,6 +263,15 @@ impl StrMatcher {
         self.atom = Some(atom);
     }
 
+    /// The case-folded needle of a case-insensitive substring test: the value matches
+    /// when its folded text contains it.
+    pub(crate) fn substring(&self) -> Option<&str> {
+        match &self.test {
+            StrTest::Contains(needle) if !self.cased => Some(needle),
+            _ => None,
+        }
+    }
+
     /// The case-folded literal every match contains, when the test is a
     /// case-insensitive equality, prefix, suffix or substring test: its answer can be
     /// read off the prefilter's scan (see `prefilter`).
