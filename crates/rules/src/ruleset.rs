@@ -74,70 +74,121 @@ pub struct Detector {
 /// The id of the next detector built.
 static NEXT_DETECTOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// The most routes a [`MatchState`] remembers: a mixed stream interleaves a handful
+/// of logsources (Sysmon's process, network, image-load and registry events, Security,
+/// PowerShell), and each derivation of a route takes thousands of instructions.
+const ROUTES: usize = 16;
+
 /// One thread's working memory for [`Detector::matching`].
 #[derive(Debug, Default)]
 pub struct MatchState {
     scratch: Scratch,
     folds: Folds,
-    /// The groups the event's logsource selects.
-    selected: Vec<usize>,
-    /// The fields their rules read.
+    /// The detector (its [`Detector::id`]) that `routes` are for.
+    detector: Option<u64>,
+    /// The routes worked out for recent events, the last one used first.
+    routes: Vec<Route>,
+}
+
+/// Where events with one logsource key go.
+#[derive(Debug)]
+struct Route {
+    /// The values of the fields the logsource derivation tests (see
+    /// [`LogSourceTable::key`]).
+    key: Vec<Option<Value>>,
+    /// Whether the event's logsource selects any group.
+    any: bool,
+    /// The fields the rules of the selected groups read.
     fields: Vec<u64>,
-    /// Their rules, as a bit set over the detector's rules.
+    /// Those rules, as a bit set over the detector's rules.
     rules: Vec<u64>,
-    /// The detector (its [`Detector::id`]) and the values of the fields its
-    /// logsource derivation tests (see [`LogSourceTable::key`]) that `selected`,
-    /// `fields` and `rules` are for.
-    routed: Option<(u64, Vec<Option<Value>>)>,
 }
 
 impl Detector {
     /// The detection rules matching `event`, by index, ascending, into `matched`.
     pub fn matching(&self, event: &Event, state: &mut MatchState, matched: &mut Vec<usize>) {
         matched.clear();
-        // Consecutive events mostly agree in the fields the logsource derivation
-        // tests: the logsource, its groups, fields and rules are worked out again only
-        // when those values change.
-        let routed = matches!(&state.routed, Some((id, key)) if *id == self.id
-            && self.logsources.same_key(event, key));
-        if !routed {
-            let key = self.logsources.key(event);
-            let logsource = self.logsources.of_key(&key);
-            state.selected.clear();
-            state.selected.extend(
-                self.groups
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (scope, _))| scope.selects(&logsource))
-                    .map(|(g, _)| g),
-            );
-            self.prefilter.fields_of(&state.selected, &mut state.fields);
-            state.rules.clear();
-            state.rules.resize(self.rules.len().div_ceil(64), 0);
-            for &g in &state.selected {
-                for (word, members) in state.rules.iter_mut().zip(&self.groups[g].1) {
-                    *word |= members;
-                }
-            }
-            state.routed = Some((self.id, key));
-        }
-        if state.selected.is_empty() {
+        self.route_first(event, state);
+        let MatchState {
+            scratch,
+            folds,
+            routes,
+            ..
+        } = state;
+        let Route {
+            any, fields, rules, ..
+        } = &routes[0];
+        if !any {
             return;
         }
-        self.prefilter
-            .scan(event, &state.fields, &mut state.scratch, &mut state.folds);
+        self.prefilter.scan(event, fields, scratch, folds);
         // Only the selected rules that the prefilter kept are evaluated, found word by
         // word rather than by asking about each rule of the selected groups.
-        let candidates = Prefilter::candidates(&state.scratch);
-        for (w, (selected, kept)) in state.rules.iter().zip(candidates).enumerate() {
+        let candidates = Prefilter::candidates(scratch);
+        for (w, (selected, kept)) in rules.iter().zip(candidates).enumerate() {
             let mut bits = selected & kept;
             while bits != 0 {
                 let r = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                if self.rules[r].matches(event, &mut state.folds) {
+                if self.rules[r].matches(event, folds) {
                     matched.push(r);
                 }
             }
+        }
+    }
+
+    /// Puts `event`'s route first in `state.routes`. Consecutive events mostly agree
+    /// in the fields the logsource derivation tests, and a mixed stream comes back to
+    /// a few keys: a route is worked out again only for a key none of the remembered
+    /// routes has.
+    fn route_first(&self, event: &Event, state: &mut MatchState) {
+        if state.detector != Some(self.id) {
+            state.detector = Some(self.id);
+            state.routes.clear();
+        }
+        if let Some(first) = state.routes.first()
+            && self.logsources.same_key(event, &first.key)
+        {
+            return;
+        }
+        let known = state
+            .routes
+            .iter()
+            .position(|route| self.logsources.same_key(event, &route.key));
+        let route = match known {
+            Some(at) => state.routes.remove(at),
+            None => {
+                state.routes.truncate(ROUTES - 1);
+                self.new_route(event)
+            }
+        };
+        state.routes.insert(0, route);
+    }
+
+    /// Works out where events with `event`'s logsource key go.
+    fn new_route(&self, event: &Event) -> Route {
+        let key = self.logsources.key(event);
+        let logsource = self.logsources.of_key(&key);
+        let selected: Vec<usize> = self
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, (scope, _))| scope.selects(&logsource))
+            .map(|(g, _)| g)
+            .collect();
+        let mut fields = Vec::new();
+        self.prefilter.fields_of(&selected, &mut fields);
+        let mut rules = vec![0u64; self.rules.len().div_ceil(64)];
+        for &g in &selected {
+            for (word, members) in rules.iter_mut().zip(&self.groups[g].1) {
+                *word |= members;
+            }
+        }
+        Route {
+            key,
+            any: !selected.is_empty(),
+            fields,
+            rules,
         }
     }
 }

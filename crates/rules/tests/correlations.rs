@@ -115,6 +115,38 @@ fn each_event_is_routed_by_its_own_logsource() {
 }
 
 #[test]
+fn routes_stay_right_when_many_sources_interleave() {
+    // More sources than the detector remembers routes for, coming back in turn: each
+    // event is still evaluated under its own logsource, whether its route was
+    // remembered, evicted or never seen.
+    let mut set = rules("", 100);
+    let mut events = Vec::new();
+    for round in 0..3 {
+        for source in 0..40 {
+            let mut other = event(round, "login", "failure", "other", 0);
+            other.set(
+                t::EVENT_SRC_TITLE,
+                format!("source{}", source % (10 + round * 15)),
+            );
+            events.push(other);
+            if source % 7 == 0 {
+                events.push(event(round, "login", "failure", "mine", 0));
+            }
+        }
+    }
+    let alerts = run(&mut set, &events);
+    let users: Vec<_> = alerts
+        .iter()
+        .map(|a| {
+            a.events[0]
+                .get_str(t::SUBJECT_ACCOUNT_NAME)
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(users, vec!["mine"; 18]);
+}
+
+#[test]
 fn event_count_fires_once_per_window_and_group() {
     let mut set = rules(
         "title: brute force\nid: brute\ncorrelation:\n  type: event_count\n  rules: [login_failure]\n  group-by: [subject.account.name]\n  timespan: 1m\n  condition: {gte: 3}\n",
