@@ -338,7 +338,7 @@ impl Prefilter {
         folds: &mut Folds,
     ) {
         folds.clear();
-        folds.hits_mut().resize(self.atom_words, 0);
+        folds.hits_mut().reset(self.atom_words);
         scratch.places.resize(self.fields.len(), 0);
         for (f, (accessor, scanner, ids)) in self.fields.iter().enumerate() {
             if !bit(fields, f) {
@@ -349,7 +349,7 @@ impl Prefilter {
             };
             folds.scan_texts(value, |text, hits| {
                 scanner.scan(text.as_bytes(), |pattern| {
-                    set(hits, ids[pattern] as usize);
+                    hits.insert(ids[pattern] as usize);
                 });
             });
         }
@@ -360,8 +360,7 @@ impl Prefilter {
         // A rule several found atoms trigger has its condition checked once.
         scratch.checked.clear();
         scratch.checked.resize(self.rule_words, 0);
-        for (word, bits) in hits.iter().enumerate() {
-            let mut bits = *bits;
+        for (word, mut bits) in hits.words() {
             while bits != 0 {
                 let atom = word * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
@@ -371,7 +370,7 @@ impl Prefilter {
                         continue;
                     }
                     set(&mut scratch.checked, r);
-                    if self.reqs[r].holds(hits) {
+                    if self.reqs[r].holds(hits.bits()) {
                         set(&mut scratch.candidates, r);
                     }
                 }
