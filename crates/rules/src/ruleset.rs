@@ -146,16 +146,12 @@ impl Detector {
             state.detector = Some(self.id);
             state.routes.clear();
         }
-        if let Some(first) = state.routes.first()
-            && self.logsources.same_key(event, &first.key)
-        {
-            return;
-        }
         let known = state
             .routes
             .iter()
             .position(|route| self.logsources.same_key(event, &route.key));
         let route = match known {
+            Some(0) => return,
             Some(at) => state.routes.remove(at),
             None => {
                 state.routes.truncate(ROUTES - 1);

@@ -73,6 +73,18 @@ fn run(set: &mut RuleSet, events: &[Event]) -> Vec<Alert> {
     alerts
 }
 
+/// The account of each alert's first event.
+fn users(alerts: &[Alert]) -> Vec<&str> {
+    alerts
+        .iter()
+        .map(|a| {
+            a.events[0]
+                .get_str(t::SUBJECT_ACCOUNT_NAME)
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 fn ids(alerts: &[Alert]) -> Vec<&str> {
     alerts.iter().map(|a| a.rule.id.as_str()).collect()
 }
@@ -102,16 +114,8 @@ fn each_event_is_routed_by_its_own_logsource() {
         event(2, "login", "failure", "c", 0),
     ];
     let alerts = run(&mut set, &events);
-    let users: Vec<_> = alerts
-        .iter()
-        .map(|a| {
-            a.events[0]
-                .get_str(t::SUBJECT_ACCOUNT_NAME)
-                .unwrap_or_default()
-        })
-        .collect();
     assert_eq!(ids(&alerts), ["login-failure", "login-failure"]);
-    assert_eq!(users, ["a", "c"]);
+    assert_eq!(users(&alerts), ["a", "c"]);
 }
 
 #[test]
@@ -135,15 +139,7 @@ fn routes_stay_right_when_many_sources_interleave() {
         }
     }
     let alerts = run(&mut set, &events);
-    let users: Vec<_> = alerts
-        .iter()
-        .map(|a| {
-            a.events[0]
-                .get_str(t::SUBJECT_ACCOUNT_NAME)
-                .unwrap_or_default()
-        })
-        .collect();
-    assert_eq!(users, vec!["mine"; 18]);
+    assert_eq!(users(&alerts), vec!["mine"; 18]);
 }
 
 #[test]
