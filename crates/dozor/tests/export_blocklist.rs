@@ -6,9 +6,11 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// A daemon that is killed when the test ends, pass or fail.
@@ -49,6 +51,30 @@ fn export(format: &str, dir: &Path) -> PathBuf {
         String::from_utf8_lossy(&output.stderr)
     );
     path
+}
+
+/// Waits until `named -g` (foreground, logging to stderr) says it is running, which it
+/// says after loading its zones: before that it answers SERVFAIL for a response-policy
+/// zone still loading. Its log is drained on a thread until it exits.
+fn wait_until_named_runs(named: &mut Child) {
+    let stderr = named.stderr.take().expect("named's stderr is piped");
+    let (running, said_running) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut log = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.ends_with("running") {
+                let _ = running.send(Ok(()));
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        let _ = running.send(Err(log));
+    });
+    match said_running.recv_timeout(Duration::from_secs(20)) {
+        Ok(Ok(())) => {}
+        Ok(Err(log)) => panic!("named exited before running:\n{log}"),
+        Err(_) => panic!("named did not say it was running within 20 s"),
+    }
 }
 
 /// A UDP port that was free a moment ago on loopback.
@@ -127,15 +153,16 @@ fn bind_serves_the_response_policy_zone() {
         zone = zone.display()
     );
     std::fs::write(run.join("named.conf"), conf).expect("write named.conf");
-    let _named = Daemon(
+    let mut named = Daemon(
         Command::new(program("named"))
             .args(["-g", "-c"])
             .arg(run.join("named.conf"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("named starts"),
     );
+    wait_until_named_runs(&mut named.0);
     assert_eq!(dig(port, "www.telegram.org").0, "NOERROR");
     assert_eq!(
         dig(port, "api.telegram.org"),
