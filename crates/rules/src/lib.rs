@@ -22,6 +22,7 @@ mod logsource;
 mod matcher;
 mod needle_scan;
 mod prefilter;
+mod recent_scans;
 mod rule;
 mod ruleset;
 

@@ -12,8 +12,9 @@
 //! result is the same as evaluating every rule.
 //!
 //! Per event, each field that some needle names is folded once and scanned once for
-//! that field's needles; the atoms found select the candidate rules through an
-//! inverted index, and only candidates have their condition checked. Written here
+//! that field's needles, unless it holds a text it held lately (`recent_scans` then
+//! gives the atoms found in it before); the atoms found select the candidate rules
+//! through an inverted index, and only candidates have their condition checked. Written here
 //! rather than taken from a crate: it is the core of detection throughput and depends
 //! on our compiled rule representation.
 
@@ -25,6 +26,7 @@ use crate::fields::Accessor;
 use crate::literals::Need;
 use crate::matcher::Folds;
 use crate::needle_scan::NeedleScanner;
+use crate::recent_scans::RecentScans;
 
 /// A necessary condition of a rule over the prefilter's atoms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,6 +245,8 @@ pub(crate) struct Scratch {
     checked: Vec<u64>,
     /// Per field, where the last event held it among its raw fields.
     places: Vec<usize>,
+    /// Per field, the atoms found in its last texts.
+    recent: Vec<RecentScans>,
 }
 
 impl Prefilter {
@@ -340,6 +344,9 @@ impl Prefilter {
         folds.clear();
         folds.hits_mut().reset(self.atom_words);
         scratch.places.resize(self.fields.len(), 0);
+        scratch
+            .recent
+            .resize_with(self.fields.len(), RecentScans::default);
         for (f, (accessor, scanner, ids)) in self.fields.iter().enumerate() {
             if !bit(fields, f) {
                 continue;
@@ -347,10 +354,13 @@ impl Prefilter {
             let Some(value) = accessor.get_hinted(event, &mut scratch.places[f]) else {
                 continue;
             };
+            let recent = &mut scratch.recent[f];
             folds.scan_texts(value, |text, hits| {
-                scanner.scan(text.as_bytes(), |pattern| {
-                    hits.insert(ids[pattern] as usize);
-                });
+                recent.atoms(
+                    text,
+                    |report| scanner.scan(text.as_bytes(), |pattern| report(ids[pattern])),
+                    |atom| hits.insert(atom as usize),
+                );
             });
         }
         let hits = folds.hits_mut();
