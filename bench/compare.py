@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "testdata")
@@ -149,21 +150,23 @@ def timed(cmd, stdout_path, cores="0"):
     return float(seconds), int(kib) / 1024, float(user), float(system)
 
 
-def timed_side_by_side(cmd, cores):
-    """Runs one copy of cmd per core, each pinned to its own, all at once; returns
-    the seconds until the last ends. A virtual machine's cores need not add up: two
-    one-thread runs side by side can each take longer than one alone (shared caches,
-    memory bandwidth, a host that runs something else on the second core). N copies
-    side by side do N runs' work in this time, so N x (one run alone) / (this time) is
-    the speed-up the cores give to work that shares nothing: the ceiling of any
-    `--threads N` speed-up, measured in the same minute."""
-    import time
-
+def timed_side_by_side(cmd, cores, stdout_path):
+    """Runs one copy of cmd per core, each pinned to its own and writing where
+    stdout_path(core) says (as the one-core runs write, see --sink), all at once;
+    returns the seconds until the last ends. A virtual machine's cores need not add
+    up: two one-thread runs side by side can each take longer than one alone (shared
+    caches, memory bandwidth, a host that runs something else on the second core). N
+    copies side by side do N runs' work in this time, so N x (one run alone) / (this
+    time) is the speed-up the cores give to work that shares nothing: the ceiling of
+    any `--threads N` speed-up, measured in the same minute."""
+    outputs = [open(stdout_path(core), "wb") for core in range(cores)]
     started = time.monotonic()
-    runs = [subprocess.Popen(["taskset", "-c", str(core), *cmd], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL) for core in range(cores)]
+    runs = [subprocess.Popen(["taskset", "-c", str(core), *cmd], stdout=out,
+                             stderr=subprocess.DEVNULL) for core, out in enumerate(outputs)]
     codes = [run.wait() for run in runs]
     seconds = time.monotonic() - started
+    for out in outputs:
+        out.close()
     if any(code not in (0, 1) for code in codes):
         sys.exit(f"{cmd[0]} failed side by side: exit codes {codes}")
     return seconds
@@ -266,7 +269,7 @@ def main():
                 seconds, *_ = timed(threaded_cmd, sink("threaded"), all_cores)
                 times["threaded"].append(seconds)
                 print(f"{lane} run {run + 1}: dozor --threads {threads} {seconds:.2f} s", file=sys.stderr)
-                seconds = timed_side_by_side(dozor_cmd, threads)
+                seconds = timed_side_by_side(dozor_cmd, threads, lambda core: sink(f"side{core}"))
                 times["side_by_side"].append(seconds)
                 print(f"{lane} run {run + 1}: {threads} one-thread dozor runs side by side {seconds:.2f} s",
                       file=sys.stderr)
