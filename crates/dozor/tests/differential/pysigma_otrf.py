@@ -11,7 +11,10 @@ else fails.
 usage: pysigma_otrf.py OTRF_DIR RULES_DIR ALERTS_JSONL KNOWN_YAML
 """
 
+import gc
 import json
+import multiprocessing
+import os
 import re
 import sqlite3
 import sys
@@ -111,56 +114,81 @@ def text(value):
     return str(value)
 
 
-def build_db(rows):
+def regexp(pattern, value):
+    return value is not None and re.search(pattern, value) is not None
+
+
+def connect():
     db = sqlite3.connect(":memory:")
-    db.create_function("REGEXP", 2, lambda p, v: v is not None and re.search(p, v) is not None, deterministic=True)
-    # SQLite column names ignore case: keys differing only in case share a column.
-    columns = {}
-    for _, d in rows:
-        for k in d:
-            columns.setdefault(k.lower(), k)
-    names = sorted(columns)
-    quoted = ", ".join(f'"{columns[c]}" TEXT COLLATE NOCASE' for c in names)
+    db.create_function("REGEXP", 2, regexp, deterministic=True)
+    return db
+
+
+def columns_read(queries):
+    """The columns the queries read, by preparing each against an empty table and
+    adding the column SQLite names as missing until it prepares. The table then holds
+    only these: a row of every field the events have (368 here) made inserting and
+    scanning take minutes."""
+    db = connect()
+    db.execute("CREATE TABLE logs (row_id INTEGER PRIMARY KEY)")
+    columns = {"channel": "Channel", "eventid": "EventID"}
+    for name in columns.values():
+        db.execute(f'ALTER TABLE logs ADD COLUMN "{name}" TEXT COLLATE NOCASE')
+    for query in queries:
+        while True:
+            try:
+                db.execute(query).fetchall()
+                break
+            except sqlite3.OperationalError as e:
+                missing = re.match(r"no such column: (.+)", str(e))
+                if not missing:
+                    raise
+                name = missing.group(1)
+                # SQLite column names ignore case: fields differing only in case share one.
+                if name.lower() in columns:
+                    raise RuntimeError(f"column {name} still missing in {query}") from e
+                columns[name.lower()] = name
+                db.execute(f'ALTER TABLE logs ADD COLUMN "{name}" TEXT COLLATE NOCASE')
+    return columns
+
+
+def build_db(rows, columns):
+    """The events as a table of the columns given (lowercased name -> name); a field
+    no event has is an empty column, as it is for Dozor. Rows are inserted in groups
+    that set the same columns, each naming only those: binding every column of every
+    row, nulls included, took most of a minute."""
+    db = connect()
+    quoted = ", ".join(f'"{name}" TEXT COLLATE NOCASE' for name in columns.values())
     db.execute(f"CREATE TABLE logs (row_id INTEGER PRIMARY KEY, {quoted})")
-    listed = ", ".join(f'"{columns[c]}"' for c in names)
-    marks = ", ".join("?" for _ in names)
-
-    def values(i, d):
-        lowered = {k.lower(): v for k, v in d.items() if v is not None}
-        return (i, *[text(lowered[c]) if c in lowered else None for c in names])
-
-    db.executemany(f"INSERT INTO logs (row_id, {listed}) VALUES (?, {marks})",
-                   (values(i, d) for i, (_, d) in enumerate(rows)))
+    groups = defaultdict(list)
+    for i, (_, d) in enumerate(rows):
+        # Nulls are left out, and of a row's fields whose names differ only in case
+        # the last one set wins.
+        row = {}
+        for k, v in d.items():
+            name = columns.get(k.lower())
+            if name is not None and v is not None:
+                row[name] = text(v)
+        groups[tuple(row)].append((i, *row.values()))
+    for names, values in groups.items():
+        listed = "".join(f', "{name}"' for name in names)
+        marks = ", ?" * len(names)
+        db.executemany(f"INSERT INTO logs (row_id{listed}) VALUES (?{marks})", values)
     db.execute('CREATE INDEX channel_event ON logs ("Channel", "EventID")')
     return db
 
 
-def run(db, query):
-    """Runs a query; a field no event has becomes an empty column, as it is for Dozor."""
-    for _ in range(20):
-        try:
-            return [row_id for (row_id,) in db.execute(query)]
-        except sqlite3.OperationalError as e:
-            missing = re.match(r"no such column: (.+)", str(e))
-            if not missing:
-                raise
-            db.execute(f'ALTER TABLE logs ADD COLUMN "{missing.group(1)}" TEXT COLLATE NOCASE')
-    raise RuntimeError(f"too many missing columns in {query}")
-
-
-def main():
-    otrf, rules_dir, alerts_file, known_file = sys.argv[1:5]
-    rows = load_events(otrf)
-    db = build_db(rows)
-    by_body = defaultdict(list)
-    for i, (line, _) in enumerate(rows):
-        by_body[line].append(i)
+def rule_queries(rules_dir):
+    """(rule id, its SQL queries) of every rule pySigma converts, and why the others
+    are not compared."""
     backend = sqliteBackend(processing_pipeline=pipeline())
-    theirs = defaultdict(set)
-    compared, skipped = [], defaultdict(int)
+    # pySigma's from_yaml with libyaml's loader when PyYAML has it: the same
+    # documents, read about ten times faster than by the pure-Python one.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    converted, skipped = [], defaultdict(int)
     for path in sorted(Path(rules_dir).rglob("*.yml")):
         try:
-            collection = SigmaCollection.from_yaml(path.read_text())
+            collection = SigmaCollection.from_dicts(list(yaml.load_all(path.read_text(), Loader=loader)))
         except Exception as e:  # pySigma refuses the file
             skipped[f"pySigma cannot parse: {type(e).__name__}"] += 1
             continue
@@ -173,12 +201,48 @@ def main():
             except Exception as e:
                 skipped[f"pySigma cannot convert: {type(e).__name__}"] += 1
                 continue
-            rule_id = str(rule.id)
-            compared.append(rule_id)
-            for query in queries:
-                query = query.replace("SELECT * FROM", "SELECT row_id FROM", 1)
-                for row_id in run(db, query):
-                    theirs[rule_id].add(row_id)
+            converted.append((str(rule.id), [
+                query.replace("SELECT * FROM", "SELECT row_id FROM", 1) for query in queries]))
+    return converted, skipped
+
+
+# The events' table in a query worker (see rule_matches).
+worker_db = None
+
+
+def open_copy(data):
+    global worker_db
+    worker_db = connect()
+    worker_db.deserialize(data)
+
+
+def match_rule(item):
+    rule_id, queries = item
+    return rule_id, {row_id for query in queries for (row_id,) in worker_db.execute(query)}
+
+
+def rule_matches(db, converted):
+    """rule id -> the row ids its queries select, the rules shared out among one
+    worker per core, each with its own copy of the table (a query is one scan of
+    it; a few take seconds)."""
+    data = db.serialize()
+    # Out of the workers' garbage collection, which would otherwise visit (and so copy
+    # from the parent) every object of the events read.
+    gc.freeze()
+    with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1, open_copy, (data,)) as pool:
+        return dict(pool.imap_unordered(match_rule, converted))
+
+
+def main():
+    otrf, rules_dir, alerts_file, known_file = sys.argv[1:5]
+    converted, skipped = rule_queries(rules_dir)
+    rows = load_events(otrf)
+    db = build_db(rows, columns_read(q for _, queries in converted for q in queries))
+    by_body = defaultdict(list)
+    for i, (line, _) in enumerate(rows):
+        by_body[line].append(i)
+    theirs = rule_matches(db, converted)
+    compared = [rule_id for rule_id, _ in converted]
     ours = defaultdict(set)
     with open(alerts_file) as f:
         for line in f:
@@ -205,7 +269,9 @@ def main():
         print(f"  explained: {line}")
     for line in unexplained:
         print(f"  UNEXPLAINED: {line}")
-    sys.exit(1 if unexplained else 0)
+    sys.stdout.flush()
+    # Without the interpreter's teardown, which frees every event read one by one.
+    os._exit(1 if unexplained else 0)
 
 
 if __name__ == "__main__":
