@@ -118,9 +118,21 @@ def regexp(pattern, value):
     return value is not None and re.search(pattern, value) is not None
 
 
+def column(name):
+    """A column of the events' table: text, compared without case, as Sigma compares."""
+    return f'"{name}" TEXT COLLATE NOCASE'
+
+
 def connect():
     db = sqlite3.connect(":memory:")
     db.create_function("REGEXP", 2, regexp, deterministic=True)
+    return db
+
+
+def with_table(names):
+    """A new database whose empty events' table has these columns."""
+    db = connect()
+    db.execute(f"CREATE TABLE logs (row_id INTEGER PRIMARY KEY, {', '.join(map(column, names))})")
     return db
 
 
@@ -129,11 +141,9 @@ def columns_read(queries):
     adding the column SQLite names as missing until it prepares. The table then holds
     only these: a row of every field the events have (368 here) made inserting and
     scanning take minutes."""
-    db = connect()
-    db.execute("CREATE TABLE logs (row_id INTEGER PRIMARY KEY)")
+    # The two the table's index is on, read by every query the pipeline writes.
     columns = {"channel": "Channel", "eventid": "EventID"}
-    for name in columns.values():
-        db.execute(f'ALTER TABLE logs ADD COLUMN "{name}" TEXT COLLATE NOCASE')
+    db = with_table(columns.values())
     for query in queries:
         while True:
             try:
@@ -148,7 +158,7 @@ def columns_read(queries):
                 if name.lower() in columns:
                     raise RuntimeError(f"column {name} still missing in {query}") from e
                 columns[name.lower()] = name
-                db.execute(f'ALTER TABLE logs ADD COLUMN "{name}" TEXT COLLATE NOCASE')
+                db.execute(f"ALTER TABLE logs ADD COLUMN {column(name)}")
     return columns
 
 
@@ -157,9 +167,7 @@ def build_db(rows, columns):
     no event has is an empty column, as it is for Dozor. Rows are inserted in groups
     that set the same columns, each naming only those: binding every column of every
     row, nulls included, took most of a minute."""
-    db = connect()
-    quoted = ", ".join(f'"{name}" TEXT COLLATE NOCASE' for name in columns.values())
-    db.execute(f"CREATE TABLE logs (row_id INTEGER PRIMARY KEY, {quoted})")
+    db = with_table(columns.values())
     groups = defaultdict(list)
     for i, (_, d) in enumerate(rows):
         # Nulls are left out, and of a row's fields whose names differ only in case
@@ -229,8 +237,12 @@ def rule_matches(db, converted):
     # Out of the workers' garbage collection, which would otherwise visit (and so copy
     # from the parent) every object of the events read.
     gc.freeze()
+    matches = defaultdict(set)
     with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1, open_copy, (data,)) as pool:
-        return dict(pool.imap_unordered(match_rule, converted))
+        # Rules sharing an id pool their matches, as they share Dozor's alerts.
+        for rule_id, row_ids in pool.imap_unordered(match_rule, converted):
+            matches[rule_id] |= row_ids
+    return matches
 
 
 def main():
