@@ -12,7 +12,10 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc instead of the system allocator: normalizing and matching allocate many
 /// small, short-lived strings per event, and glibc's malloc and free were a sixth of
-/// an offline hunt's instructions.
+/// an offline hunt's instructions. Its 2.x line (the crate's `v2` feature) rather than
+/// the crate's default 3.x: on the process-creation lane of `bench/compare.py` a
+/// one-thread `hunt` peaked at 48 MB instead of 63 MB, its time the same or 2-5% less
+/// (medians of two sets of 10 alternating runs), the same with `--threads 2`.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
