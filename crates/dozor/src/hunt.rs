@@ -314,6 +314,50 @@ const IN_FLIGHT: u64 = 16;
 /// The size of the parts an input that splits at line ends is cut into.
 const PART_BYTES: usize = 256 * 1024;
 
+/// The room a new part buffer is made with: a part is sent once it holds
+/// [`PART_BYTES`], so most end a line past it.
+const PART_CAPACITY: usize = PART_BYTES + 64 * 1024;
+
+/// Part buffers that detection threads have read, on their way back to the reading
+/// threads. A part is filled on the reading thread and freed on a detection thread,
+/// and an allocator does not give such memory back to the thread that allocated it
+/// soon: every part was fresh memory, which the kernel zeroes (with transparent huge
+/// pages, 2 MB at a time) when it is first written. That zeroing was a fifth of the
+/// samples of a `--threads 2` run (`perf record -e cpu-clock`), most of it on the
+/// reading thread, which shares the cores with the detection threads.
+struct SpareParts {
+    give: std::sync::mpsc::SyncSender<Vec<u8>>,
+    take: std::sync::Mutex<std::sync::mpsc::Receiver<Vec<u8>>>,
+}
+
+impl SpareParts {
+    /// Room for `count` spare buffers; more given back are freed.
+    fn new(count: usize) -> Self {
+        let (give, take) = std::sync::mpsc::sync_channel(count);
+        Self {
+            give,
+            take: std::sync::Mutex::new(take),
+        }
+    }
+
+    /// An empty buffer for a part: a spare one if there is one.
+    fn take(&self) -> Vec<u8> {
+        let spare = self.take.lock().ok().and_then(|rx| rx.try_recv().ok());
+        match spare {
+            Some(mut bytes) => {
+                bytes.clear();
+                bytes
+            }
+            None => Vec::with_capacity(PART_CAPACITY),
+        }
+    }
+
+    /// Gives a read part's buffer back for reuse (freed if enough are spare).
+    fn give(&self, bytes: Vec<u8>) {
+        let _ = self.give.try_send(bytes);
+    }
+}
+
 /// Whole lines of one input, for a detection thread to normalize.
 struct Part {
     bytes: Vec<u8>,
@@ -350,15 +394,16 @@ impl Batch {
         }
     }
 
-    /// Normalizes the batch's lines, if it has them, finds each event's matches,
-    /// keeps (completed) only the events that matched and, if `render`, writes their
-    /// JSON. Dropping the rest here spares the thread that applies the matches, in
-    /// order and alone, from freeing every event.
+    /// Normalizes the batch's lines, if it has them (giving their buffer to
+    /// `spares`), finds each event's matches, keeps (completed) only the events that
+    /// matched and, if `render`, writes their JSON. Dropping the rest here spares the
+    /// thread that applies the matches, in order and alone, from freeing every event.
     fn detect(
         &mut self,
         detector: &dozor_rules::Detector,
         state: &mut dozor_rules::MatchState,
         render: bool,
+        spares: &SpareParts,
     ) {
         if let Some(part) = self.part.take() {
             let mut collected = dozor_formats::Collected::default();
@@ -366,6 +411,7 @@ impl Batch {
             let _ = part
                 .format
                 .read_part(&part.bytes, &part.ctx, &mut collected);
+            spares.give(part.bytes);
             self.events = collected.events;
             self.rejected = collected.rejects.len() as u64;
         }
@@ -397,12 +443,13 @@ impl Batch {
 }
 
 /// Reads one input for [`read_parallel`]: an input whose format splits at line ends
-/// is cut into parts that the detection threads normalize; any other is normalized
-/// here, event by event.
+/// is cut into parts (in buffers from `spares`) that the detection threads normalize;
+/// any other is normalized here, event by event.
 fn read_for_batches(
     input: &dozor_collect::Input,
     forced: Option<&'static dyn dozor_formats::Format>,
     forward: &mut Forward,
+    spares: &SpareParts,
 ) -> Result<()> {
     use dozor_collect::{Line, LineReader};
 
@@ -437,15 +484,14 @@ fn read_for_batches(
         forward.tx.send(Message::Part(part)).is_ok()
     };
     let mut lines = LineReader::new(&mut opened.reader, ctx.max_record);
-    let mut part = Vec::with_capacity(PART_BYTES + 64 * 1024);
+    let mut part = spares.take();
     loop {
         match lines.next_line() {
             Ok(Some(Line::Record { bytes, .. })) => {
                 part.extend_from_slice(bytes);
                 part.push(b'\n');
                 if part.len() >= PART_BYTES {
-                    let full =
-                        std::mem::replace(&mut part, Vec::with_capacity(PART_BYTES + 64 * 1024));
+                    let full = std::mem::replace(&mut part, spares.take());
                     if !send(forward, full) {
                         return Ok(());
                     }
@@ -497,6 +543,7 @@ fn read_parallel<W: Write>(
     let defer_mapping = hunter.defer_mapping;
     let (work_tx, work_rx) = sync_channel::<Batch>(threads * 4);
     let work_rx = Arc::new(Mutex::new(work_rx));
+    let spares = &SpareParts::new(threads * 4);
     let (done_tx, done_rx) = channel::<Batch>();
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..threads {
@@ -508,7 +555,7 @@ fn read_parallel<W: Write>(
                         continue;
                     };
                     let mut forward = Forward { tx, defer_mapping };
-                    if let Err(e) = read_for_batches(&inputs[i], forced, &mut forward) {
+                    if let Err(e) = read_for_batches(&inputs[i], forced, &mut forward, spares) {
                         let _ = forward.tx.send(Message::Failed(e));
                     }
                 }
@@ -524,7 +571,7 @@ fn read_parallel<W: Write>(
                         Err(_) => break,
                     };
                     let Ok(mut batch) = batch else { break };
-                    batch.detect(&detector, &mut state, render);
+                    batch.detect(&detector, &mut state, render, spares);
                     if done_tx.send(batch).is_err() {
                         break;
                     }
