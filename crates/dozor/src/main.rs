@@ -16,6 +16,17 @@ use clap::{Parser, Subcommand};
 /// the crate's default 3.x: on the process-creation lane of `bench/compare.py` a
 /// one-thread `hunt` peaked at 48 MB instead of 63 MB, its time the same or 2-5% less
 /// (medians of two sets of 10 alternating runs), the same with `--threads 2`.
+///
+/// Built without transparent huge pages (`no_thp`: mimalloc does not advise the
+/// kernel to back its memory with 2 MB pages). Where the kernel gives huge pages only
+/// on such advice and compacts memory to find them (as on the machines here:
+/// `transparent_hugepage/enabled` and `defrag` both `madvise`), a run that followed
+/// another memory-hungry process stalled in that compaction: right after an RSigma
+/// run, `hunt --threads 2` on the process-creation lane took 0.72-0.82 s with three
+/// times the system time, and 0.61-0.65 s with huge pages off. In `bench/compare.py`,
+/// which runs the engines in turn, `--threads 2` went from 66-68% of the cores'
+/// ceiling to 77-78% on that lane and from 76% to 81% on the mixed lane; one-thread
+/// times are unchanged.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
