@@ -32,6 +32,7 @@ Needs PyYAML (to read the rules' logsources).
 """
 import argparse
 import collections
+import contextlib
 import filecmp
 import json
 import os
@@ -159,14 +160,13 @@ def timed_side_by_side(cmd, cores, stdout_path):
     copies side by side do N runs' work in this time, so N x (one run alone) / (this
     time) is the speed-up the cores give to work that shares nothing: the ceiling of
     any `--threads N` speed-up, measured in the same minute."""
-    outputs = [open(stdout_path(core), "wb") for core in range(cores)]
-    started = time.monotonic()
-    runs = [subprocess.Popen(["taskset", "-c", str(core), *cmd], stdout=out,
-                             stderr=subprocess.DEVNULL) for core, out in enumerate(outputs)]
-    codes = [run.wait() for run in runs]
-    seconds = time.monotonic() - started
-    for out in outputs:
-        out.close()
+    with contextlib.ExitStack() as stack:
+        outputs = [stack.enter_context(open(stdout_path(core), "wb")) for core in range(cores)]
+        started = time.monotonic()
+        runs = [subprocess.Popen(["taskset", "-c", str(core), *cmd], stdout=out,
+                                 stderr=subprocess.DEVNULL) for core, out in enumerate(outputs)]
+        codes = [run.wait() for run in runs]
+        seconds = time.monotonic() - started
     if any(code not in (0, 1) for code in codes):
         sys.exit(f"{cmd[0]} failed side by side: exit codes {codes}")
     return seconds
