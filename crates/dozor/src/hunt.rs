@@ -462,7 +462,7 @@ fn read_for_batches(
     forward: &mut Forward,
     spares: &SpareParts,
 ) -> Result<()> {
-    use dozor_collect::{Line, LineReader};
+    use dozor_collect::LineBlocks;
 
     let Some(crate::inputs::OpenedInput {
         mut opened,
@@ -494,35 +494,35 @@ fn read_for_batches(
         };
         forward.tx.send(Message::Part(part)).is_ok()
     };
-    let mut lines = LineReader::new(&mut opened.reader, ctx.max_record);
-    let mut part = spares.take();
+    let mut blocks = LineBlocks::new(
+        &mut opened.reader,
+        ctx.max_record,
+        PART_BYTES,
+        PART_CAPACITY,
+    );
     loop {
-        match lines.next_line() {
-            Ok(Some(Line::Record { bytes, .. })) => {
-                part.extend_from_slice(bytes);
-                part.push(b'\n');
-                if part.len() >= PART_BYTES {
-                    let full = std::mem::replace(&mut part, spares.take());
-                    if !send(forward, full) {
-                        return Ok(());
-                    }
+        let mut part = spares.take();
+        let read = blocks.next_block(&mut part);
+        let ended = match &read {
+            Ok(read) => {
+                // Counted as the format would count them; `hunt` prints no rejects.
+                for _ in 0..read.too_long {
+                    let _ = forward.tx.send(Message::Reject);
                 }
+                read.ended
             }
-            // Counted as the format would count it; `hunt` prints no rejects.
-            Ok(Some(Line::TooLong { .. })) => {
-                let _ = forward.tx.send(Message::Reject);
-            }
-            Ok(None) => break,
             Err(e) => {
                 eprintln!("dozor: error reading {}: {e}", opened.name);
-                break;
+                true
             }
+        };
+        if !part.is_empty() && !send(forward, part) {
+            return Ok(());
+        }
+        if ended {
+            return Ok(());
         }
     }
-    if !part.is_empty() {
-        send(forward, part);
-    }
-    Ok(())
 }
 
 /// Reads and normalizes inputs on `threads` threads and matches events against the
