@@ -6,6 +6,8 @@
 
 use std::io::{self, BufRead};
 
+use crate::framing::fill_buf;
+
 /// What one [`LineBlocks::next_block`] call read.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BlockRead {
@@ -52,11 +54,7 @@ impl<R: BufRead> LineBlocks<R> {
         // Where the line being read starts: the bytes before it are whole lines.
         let mut line_start = 0;
         loop {
-            let chunk = match self.reader.fill_buf() {
-                Ok(chunk) => chunk,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let chunk = fill_buf(&mut self.reader)?;
             if chunk.is_empty() {
                 read.ended = true;
                 return Ok(read);

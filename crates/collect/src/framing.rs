@@ -32,6 +32,20 @@ pub enum Line<'a> {
     },
 }
 
+/// The reader's buffered bytes, reading more if there are none (empty at the end of
+/// the input), with reads that a signal interrupted tried again.
+pub(crate) fn fill_buf<R: BufRead>(reader: &mut R) -> io::Result<&[u8]> {
+    loop {
+        match reader.fill_buf() {
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    // Filled: this returns the same bytes without reading.
+    reader.fill_buf()
+}
+
 /// Reads lines from a [`BufRead`] with a cap on their length.
 pub struct LineReader<R> {
     reader: R,
@@ -57,11 +71,7 @@ impl<R: BufRead> LineReader<R> {
         let mut len: u64 = 0;
         let mut saw_any = false;
         loop {
-            let chunk = match self.reader.fill_buf() {
-                Ok(chunk) => chunk,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            let chunk = fill_buf(&mut self.reader)?;
             if chunk.is_empty() {
                 break;
             }
