@@ -6,27 +6,21 @@
 //! `RuleSet::evaluate` over already-normalized events.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dozor_event::Timestamp;
 use dozor_formats::{Collected, ReadContext};
 use dozor_rules::{Alert, RuleSet, RuleSetOptions};
+use shared_testdata::shared_testdata;
 
-fn shared() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
-    assert!(
-        dir.is_dir(),
-        "the shared test material is missing: expected it at {}",
-        dir.display()
-    );
-    dir
-}
+#[path = "../tests/shared_testdata/mod.rs"]
+mod shared_testdata;
 
 /// The JSON lines of the sample's Sysmon EventID 1 records.
 fn process_creation_lines() -> Vec<u8> {
     let mut out = Vec::new();
-    let mut zips: Vec<PathBuf> = std::fs::read_dir(shared().join("otrf"))
+    let mut zips: Vec<PathBuf> = std::fs::read_dir(shared_testdata().join("otrf"))
         .expect("otrf directory")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "zip"))
@@ -90,7 +84,7 @@ fn bench(c: &mut Criterion) {
     );
     let options = RuleSetOptions {
         builtin_rules: false,
-        rule_paths: vec![shared().join("sigmahq/rules/windows/process_creation")],
+        rule_paths: vec![shared_testdata().join("sigmahq/rules/windows/process_creation")],
         ..RuleSetOptions::default()
     };
     let mut rules = RuleSet::load(&options).expect("rules");

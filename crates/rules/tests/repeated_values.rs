@@ -6,25 +6,17 @@
 //! against SigmaHQ's process-creation rules.
 
 use std::io::Read;
-use std::path::PathBuf;
 
 use dozor_event::{Event, Timestamp};
 use dozor_formats::{Collected, ReadContext};
 use dozor_rules::{MatchState, RuleSet, RuleSetOptions};
+use shared_testdata::shared_testdata;
 
-fn shared() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
-    assert!(
-        dir.is_dir(),
-        "the shared test material is missing: expected it at {}",
-        dir.display()
-    );
-    dir
-}
+mod shared_testdata;
 
 /// The normalized events of the JSON lines in the members of one OTRF capture.
 fn capture_events(name: &str) -> Vec<Event> {
-    let path = shared().join("otrf").join(name);
+    let path = shared_testdata().join("otrf").join(name);
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut archive = zip::ZipArchive::new(file).expect("zip archive");
     let mut lines = Vec::new();
@@ -71,7 +63,7 @@ fn repeated_values_match_as_they_would_in_a_fresh_state() {
     }
     let options = RuleSetOptions {
         builtin_rules: false,
-        rule_paths: vec![shared().join("sigmahq/rules/windows/process_creation")],
+        rule_paths: vec![shared_testdata().join("sigmahq/rules/windows/process_creation")],
         ..RuleSetOptions::default()
     };
     let rules = RuleSet::load(&options).expect("rules");
