@@ -37,12 +37,15 @@ pub enum Line<'a> {
 pub(crate) fn fill_buf<R: BufRead>(reader: &mut R) -> io::Result<&[u8]> {
     loop {
         match reader.fill_buf() {
+            // The end of the input: no second read, which on a terminal would wait.
+            Ok([]) => return Ok(&[]),
             Ok(_) => break,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
     }
-    // Filled: this returns the same bytes without reading.
+    // Bytes are buffered, so this returns them without reading (returning the first
+    // call's slice from inside the loop is refused by the borrow checker).
     reader.fill_buf()
 }
 
@@ -195,6 +198,39 @@ mod tests {
     fn lines_are_split_and_crlf_trimmed() {
         assert_eq!(lines(b"a\r\nb\n\nc", 100), ["1:a", "2:b", "3:", "4:c"]);
         assert!(lines(b"", 100).is_empty());
+    }
+
+    /// A source that answers reads from a script: like a terminal, it can report the
+    /// end of the input and then have more.
+    struct Scripted(Vec<io::Result<&'static [u8]>>);
+
+    impl io::Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Ok(0);
+            }
+            let bytes = self.0.remove(0)?;
+            buf[..bytes.len()].copy_from_slice(bytes);
+            Ok(bytes.len())
+        }
+    }
+
+    #[test]
+    fn interrupted_reads_are_retried_and_the_first_end_of_input_is_the_end() {
+        let source = Scripted(vec![
+            Err(io::ErrorKind::Interrupted.into()),
+            Ok(b"a\n"),
+            Ok(b""),
+            Ok(b"after the end\n"),
+        ]);
+        let mut reader = LineReader::new(io::BufReader::new(source), 100);
+        let mut seen = Vec::new();
+        while let Some(line) = reader.next_line().expect("scripted read") {
+            if let Line::Record { bytes, .. } = line {
+                seen.push(String::from_utf8_lossy(bytes).into_owned());
+            }
+        }
+        assert_eq!(seen, ["a"]);
     }
 
     #[test]
